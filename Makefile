@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch==2.13.0 is the CPU wheel on this machine's disk; pyproject keeps a range for CUDA users.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[gui,live,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) main.py
+
+demo: $(STAMP)
+	$(PY) -m dcmae_core.train demo --preset demo --out runs/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+bench: $(STAMP)
+	$(PY) bench/bench_read_skeleton.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

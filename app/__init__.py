@@ -1,0 +1,1 @@
+"""DCMAE Studio desktop app (PySide6 + pyqtgraph)."""

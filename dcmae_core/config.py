@@ -1,0 +1,266 @@
+"""Configuration: nested dataclasses, presets as TOML files, strict `section.key=value` overrides.
+
+Resolution order: dataclass defaults < preset file (assets/configs/NAME.toml) < command-line overrides.
+Unknown sections or keys and values of the wrong type are errors that list what is valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "assets" / "configs"
+
+
+class ConfigError(ValueError):
+    """A preset or override that does not fit the config schema."""
+
+
+@dataclass
+class DataConfig:
+    root: str = ""  # prepared dataset cache folder (from `prepare`); empty = none chosen yet
+    split: Literal["xsub", "xview", "xset"] = "xsub"  # benchmark split; NTU-60 vs 120 comes from the data
+    num_frames: int = 120  # frames per sample after crop-resize (SPEC §2.5)
+    crop_min: float = 0.5  # train crop keeps a random p*L frames, p ~ U(crop_min, crop_max)
+    crop_max: float = 1.0  # upper end of that ratio
+    crop_min_frames: int = 64  # train crop never keeps fewer frames than this (or L if shorter)
+    test_crop: float = 0.95  # test crop: centred window of this share of L
+    rotate: float = 0.3  # train-time random rotation, radians, U(-rotate, rotate) about x, y, z; 0 = off
+    label_ratio: float = 1.0  # share of the training split with labels (few-label protocol: 0.05, 0.10)
+    label_seed: int = 0  # seed of the few-label draw
+    stratified: bool = False  # draw the few-label subset per class
+    val_ratio: float = 0.0  # held-out slice of the training split used as validation; 0 = evaluate on test
+    copy_single_actor: bool = False  # copy actor 1 into the empty second slot (the field's NTU-120 script)
+    num_workers: int = 0  # DataLoader worker processes
+
+
+@dataclass
+class ModelConfig:
+    tuple_len: int = 6  # frames per STTA tuple (tokens per tuple = tuple_len * V)
+    stem_dim: int = 64  # width of the 1x1 input map
+    encoder_dims: list[int] = field(
+        default_factory=lambda: [64, 64, 128, 128, 256, 256, 256, 256]
+    )  # output width of each STTA encoder block (input of block i = output of block i-1)
+    encoder_qk_dims: list[int] = field(
+        default_factory=lambda: [16, 16, 32, 32, 64, 64, 64, 64]
+    )  # query/key width per head of each encoder block
+    encoder_heads: int = 3  # heads of every STTA block
+    decoder_depth: int = 9  # CSTTA blocks (paper Table 6: 5/7/9/11)
+    decoder_dim: int = 256  # decoder width (paper Table 9: 128/256/512)
+    decoder_heads: int = 8  # heads of the spatio-temporal cross-attention
+    decoder_qk_dim: int = 16  # query/key width per head of the STTA block inside each CSTTA block
+    cross_attention: bool = True  # False: decoder blocks are STTA only (paper Table 5)
+    diffusion: bool = True  # False: masked positions get a mask token, no timestep (SkeletonMAE)
+    head_dropout: float = 0.0  # dropout before the linear classifier
+
+
+@dataclass
+class MaskConfig:
+    frame_ratio: float = 0.5  # Mt: share of frames dropped in pretraining
+    joint_ratio: float = 0.4  # Mj: share of joints masked in every kept frame
+    occlusion: float = 0.1  # missing-joint protocol ratio r used by default in reconstruct
+
+
+@dataclass
+class DiffusionConfig:
+    num_steps: int = 1000  # T, diffusion steps (paper Table 8: 500/750/1000/1250)
+    schedule: Literal["linear", "cosine"] = "linear"  # beta schedule
+    beta_start: float = 1e-4  # linear schedule, first beta
+    beta_end: float = 0.02  # linear schedule, last beta
+
+
+@dataclass
+class OptimConfig:
+    name: Literal["sgd", "adamw"] = "sgd"  # optimiser (SGD is the paper's; AdamW is MAMP's)
+    momentum: float = 0.9  # SGD momentum
+    pretrain_lr: float = 0.001  # base learning rate of pretraining (paper §2.2)
+    pretrain_weight_decay: float = 0.0002  # weight decay of pretraining
+    finetune_lr: float = 0.01  # base learning rate of finetuning
+    finetune_weight_decay: float = 0.0004  # weight decay of finetuning
+    warmup_epochs: float = 0.0  # linear warm-up before the cosine decay (per iteration)
+    min_lr: float = 0.0  # floor of the cosine decay
+    grad_clip: float = 0.0  # clip the global gradient norm to this; 0 = off
+
+
+@dataclass
+class TrainConfig:
+    pretrain_epochs: int = 90  # pretraining epochs
+    finetune_epochs: int = 90  # finetuning epochs
+    batch_size: int = 32  # samples per step (per process in distributed runs)
+    eval_batch_size: int = 64  # samples per step when evaluating
+    seed: int = 0  # seeds python, numpy and torch
+    device: str = "auto"  # "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:1", ...
+    amp: Literal["auto", "bf16", "fp16", "off"] = "auto"  # autocast on CUDA; auto = bf16 where supported
+    compile: bool = False  # torch.compile the model
+    log_every: int = 20  # iterations between metric lines
+    eval_every: int = 1  # epochs between evaluations (finetuning)
+    checkpoint_every: int = 0  # also save `last` every N iterations (0 = each epoch only)
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    mask: MaskConfig = field(default_factory=MaskConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+SECTIONS = tuple(f.name for f in dataclasses.fields(Config))
+
+
+def _field_types(section_cls: type) -> dict[str, Any]:
+    hints = typing.get_type_hints(section_cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(section_cls)}
+
+
+def _coerce(value: Any, typ: Any, where: str) -> Any:
+    """Check/convert `value` (from TOML, JSON or a command-line string) to the annotated type."""
+    origin = get_origin(typ)
+    if origin is Literal:
+        choices = get_args(typ)
+        if value not in choices:
+            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, choices))}")
+        return value
+    if origin is list:
+        (item,) = get_args(typ)
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                value = json.loads(text)
+            else:
+                value = [v for v in text.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, item, where) for v in value]
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on"):
+            return True
+        if isinstance(value, str) and value.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    if typ is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if typ is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported type {typ}")  # pragma: no cover - schema error
+
+
+def apply_dict(cfg: Config, values: dict[str, Any], source: str = "config") -> Config:
+    """Set fields from a nested dict {section: {key: value}}; unknown names are errors."""
+    for section, entries in values.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{source}: unknown section {section!r}; valid: {', '.join(SECTIONS)}")
+        if not isinstance(entries, dict):
+            raise ConfigError(f"{source}: section {section!r} must be a table")
+        sub = getattr(cfg, section)
+        types = _field_types(type(sub))
+        for key, value in entries.items():
+            if key not in types:
+                raise ConfigError(
+                    f"{source}: unknown key {section}.{key}; valid keys of [{section}]: {', '.join(types)}"
+                )
+            setattr(sub, key, _coerce(value, types[key], f"{source}: {section}.{key}"))
+    return cfg
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    """Apply `section.key=value` strings."""
+    for item in overrides:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise ConfigError(f"override {item!r} is not of the form section.key=value")
+        name, value = item.split("=", 1)
+        section, key = name.strip().split(".", 1)
+        apply_dict(cfg, {section: {key: value}}, source="override")
+    return cfg
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def load_preset(name_or_path: str) -> dict[str, Any]:
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESET_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise ConfigError(f"preset {name_or_path!r} not found; presets: {', '.join(list_presets())}")
+    with open(path, "rb") as fh:
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"preset {path}: {exc}") from exc
+
+
+def build_config(preset: str | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults < preset < overrides."""
+    cfg = Config()
+    if preset:
+        apply_dict(cfg, load_preset(preset), source=f"preset {preset}")
+    apply_overrides(cfg, overrides or [])
+    validate(cfg)
+    return cfg
+
+
+def config_from_dict(values: dict[str, Any]) -> Config:
+    """Rebuild a Config saved with `to_dict` (e.g. from a checkpoint or config.json)."""
+    cfg = apply_dict(Config(), values, source="saved config")
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    """Cross-field checks that types alone cannot express."""
+    m = cfg.model
+    if len(m.encoder_dims) != len(m.encoder_qk_dims):
+        raise ConfigError("model.encoder_dims and model.encoder_qk_dims must have the same length")
+    if not m.encoder_dims:
+        raise ConfigError("model.encoder_dims must name at least one block")
+    if m.decoder_dim % m.decoder_heads:
+        raise ConfigError("model.decoder_dim must be divisible by model.decoder_heads")
+    if not 0.0 <= cfg.mask.frame_ratio < 1.0 or not 0.0 <= cfg.mask.joint_ratio < 1.0:
+        raise ConfigError("mask ratios must lie in [0, 1)")
+    if not 0.0 < cfg.data.label_ratio <= 1.0:
+        raise ConfigError("data.label_ratio must lie in (0, 1]")
+    if cfg.data.num_frames % m.tuple_len:
+        raise ConfigError("data.num_frames must be a multiple of model.tuple_len")
+    if cfg.diffusion.num_steps < 1:
+        raise ConfigError("diffusion.num_steps must be at least 1")
+    if cfg.train.batch_size < 1:
+        raise ConfigError("train.batch_size must be at least 1")

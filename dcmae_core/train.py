@@ -1,0 +1,49 @@
+"""The headless CLI: `python -m dcmae_core.train COMMAND ...`. Thin: parsing and dispatch only."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from dcmae_core.cli import common, data_commands, model_commands, run_commands
+from dcmae_core.config import ConfigError
+
+log = logging.getLogger("dcmae_core")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dcmae_core.train",
+        description="DCMAE: masked autoencoder + diffusion + cross-attention for skeleton action recognition.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    data_commands.add_commands(sub)
+    model_commands.add_commands(sub)
+    run_commands.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    common.setup_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, ValueError, FileNotFoundError, RuntimeError) as exc:
+        # Expected failures (bad input, bad config, a diverged run): one clear line, no traceback.
+        if args.verbose:
+            log.exception("failed")
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The layering rules: dcmae_core never imports Qt or app; widgets and views never import torch."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN_IN_CORE = {"PySide6", "PyQt5", "PyQt6", "pyqtgraph", "qasync", "app", "OpenGL"}
+
+
+def _imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    roots: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_core_sources_never_import_qt_or_app():
+    bad = {}
+    for path in (ROOT / "dcmae_core").rglob("*.py"):
+        hits = _imported_roots(path) & FORBIDDEN_IN_CORE
+        if hits:
+            bad[str(path.relative_to(ROOT))] = sorted(hits)
+    assert not bad, f"dcmae_core imports GUI modules: {bad}"
+
+
+def test_importing_core_loads_no_qt_module():
+    code = (
+        "import sys, pkgutil, importlib, dcmae_core\n"
+        "for m in pkgutil.walk_packages(dcmae_core.__path__, 'dcmae_core.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        f"{sorted(FORBIDDEN_IN_CORE)!r}]\n"
+        "print(','.join(bad)); sys.exit(1 if bad else 0)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0, f"importing dcmae_core pulled in: {res.stdout} {res.stderr[-2000:]}"
+
+
+def test_widgets_and_views_never_import_torch():
+    bad = []
+    for sub in ("app/widgets", "app/views"):
+        for path in (ROOT / sub).rglob("*.py") if (ROOT / sub).exists() else []:
+            if _imported_roots(path) & {"torch", "dcmae_core"}:
+                bad.append(str(path.relative_to(ROOT)))
+    assert not bad, f"widgets/views must not import torch or the core: {bad}"
