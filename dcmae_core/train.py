@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from dcmae_core.cli import common, data_commands, model_commands, run_commands
+from dcmae_core.cli import common, data_commands, model_commands, run_commands, synth_commands
 from dcmae_core.config import ConfigError
 
 log = logging.getLogger("dcmae_core")
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     data_commands.add_commands(sub)
+    synth_commands.add_commands(sub)
     model_commands.add_commands(sub)
     run_commands.add_commands(sub)
     return parser

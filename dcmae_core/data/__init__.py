@@ -1,0 +1,1 @@
+"""Data: NTU .skeleton I/O, preprocessing, dataset cache, splits, the synthetic corpus."""

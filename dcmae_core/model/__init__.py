@@ -1,0 +1,1 @@
+"""The DCMAE model: masking, diffusion schedule, STTA encoder, cross-attention decoder, classifier."""
