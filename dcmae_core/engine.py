@@ -1,0 +1,205 @@
+"""The only loops: `train_one_epoch` (pretraining and finetuning alike) and `evaluate`.
+
+The CLI, the app's training subprocess and the tests all call these. Everything random inside an iteration
+comes from `step_generator(seed, step)`, and the sample order from `EpochSampler(seed, epoch)`, so a run that
+is killed and resumed from a mid-epoch checkpoint ends with exactly the weights of one never stopped (CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Sampler
+
+from dcmae_core.config import Config
+from dcmae_core.runs import DistContext, RunLogger, lr_at, step_generator
+
+log = logging.getLogger(__name__)
+
+LossFn = Callable[[dict[str, torch.Tensor], torch.Generator], tuple[torch.Tensor, dict[str, float]]]
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training diverged; the message names the step and the last good checkpoint."""
+
+
+class EpochSampler(Sampler[int]):
+    """Shuffled order that is a pure function of (seed, epoch), sharded over ranks, able to skip a prefix."""
+
+    def __init__(self, num_samples: int, seed: int, rank: int = 0, world_size: int = 1, shuffle: bool = True,
+                 drop_last: bool = True, batch_size: int = 1):
+        self.n, self.seed, self.rank, self.world = num_samples, seed, rank, world_size
+        self.shuffle, self.drop_last, self.batch_size = shuffle, drop_last, batch_size
+        self.epoch, self.skip = 0, 0
+
+    def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
+        self.epoch, self.skip = epoch, skip_batches * self.batch_size
+
+    def _indices(self) -> list[int]:
+        if self.shuffle:
+            g = torch.Generator().manual_seed(self.seed * 10_007 + self.epoch)
+            order = torch.randperm(self.n, generator=g).tolist()
+        else:
+            order = list(range(self.n))
+        per_rank = len(order) // self.world if self.drop_last else math.ceil(len(order) / self.world)
+        if not self.drop_last and per_rank * self.world > len(order):
+            order += order[: per_rank * self.world - len(order)]  # pad so every rank gets the same count
+        mine = order[self.rank : per_rank * self.world : self.world]
+        if self.drop_last:
+            mine = mine[: (len(mine) // self.batch_size) * self.batch_size]
+        return mine
+
+    def batches_per_epoch(self) -> int:
+        n = len(self._indices())
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._indices()[self.skip :])
+
+    def __len__(self) -> int:
+        return max(0, len(self._indices()) - self.skip)
+
+
+@dataclass
+class TrainState:
+    """Where a run stands; saved in every checkpoint so `--resume` continues exactly."""
+
+    epoch: int = 0  # current epoch (0-based)
+    epoch_step: int = 0  # batches of the current epoch already done
+    step: int = 0  # global iteration count
+    best: float = -1.0  # best evaluation metric so far (finetuning: top-1)
+    history: list[dict[str, Any]] = field(default_factory=list)  # per-epoch summaries
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "epoch_step": self.epoch_step, "step": self.step, "best": self.best,
+                "history": self.history}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainState:
+        return cls(int(d["epoch"]), int(d["epoch_step"]), int(d["step"]), float(d["best"]), list(d["history"]))
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in batch.items()}
+
+
+def autocast_ctx(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def train_one_epoch(
+    model: torch.nn.Module,
+    loss_fn: LossFn,
+    loader: torch.utils.data.DataLoader,
+    optimizer: torch.optim.Optimizer,
+    state: TrainState,
+    cfg: Config,
+    *,
+    base_lr: float,
+    steps_per_epoch: int,
+    total_steps: int,
+    device: torch.device,
+    ctx: DistContext,
+    logger: RunLogger,
+    amp_dtype: torch.dtype | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+    on_checkpoint: Callable[[], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> dict[str, float]:
+    """One pass over `loader` (which already skips the batches done before a resume)."""
+    model.train()
+    t0, seen, sums = time.time(), 0, {}
+    for batch in loader:
+        batch = to_device(batch, device)
+        lr = lr_at(state.step, total_steps, base_lr, cfg.optim, steps_per_epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+        gen = step_generator(cfg.train.seed, state.step, ctx.rank, device)
+        with autocast_ctx(device, amp_dtype):
+            loss, stats = loss_fn(batch, gen)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"loss became {loss.item()} at step {state.step} (epoch {state.epoch + 1}); stopped. "
+                f"Lower the learning rate or enable optim.grad_clip, then --resume from the last checkpoint."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+        else:
+            loss.backward()
+        if cfg.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        state.step += 1
+        state.epoch_step += 1
+        n = int(batch["x"].shape[0])
+        seen += n
+        sums["loss"] = sums.get("loss", 0.0) + loss.item() * n
+        for k, v in stats.items():
+            sums[k] = sums.get(k, 0.0) + float(v) * n
+        if state.step % max(1, cfg.train.log_every) == 0 or state.epoch_step == steps_per_epoch:
+            logger.emit({"event": "step", "epoch": state.epoch + 1, "step": state.step,
+                         "epoch_step": state.epoch_step, "steps_per_epoch": steps_per_epoch,
+                         "total_steps": total_steps, "lr": lr, "loss": loss.item(),
+                         **{k: float(v) for k, v in stats.items()}}, step=state.step)
+        if on_checkpoint and cfg.train.checkpoint_every and state.step % cfg.train.checkpoint_every == 0:
+            on_checkpoint()
+        if should_stop():
+            break
+    elapsed = time.time() - t0
+    out = {k: v / max(1, seen) for k, v in sums.items()}
+    out["samples_per_s"] = seen * ctx.world_size / max(elapsed, 1e-9)
+    return out
+
+
+@torch.no_grad()
+def evaluate(
+    classify: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    loader: torch.utils.data.DataLoader,
+    num_classes: int,
+    device: torch.device,
+    amp_dtype: torch.dtype | None = None,
+) -> dict[str, Any]:
+    """Top-1, top-5, per-class accuracy and the confusion matrix (rows = truth) of `classify(batch) -> logits`."""
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    top5_hits, total = 0, 0
+    for batch in loader:
+        batch = to_device(batch, device)
+        with autocast_ctx(device, amp_dtype):
+            logits = classify(batch).float()
+        labels = batch["label"]
+        k = min(5, num_classes)
+        top5_hits += (logits.topk(k, dim=1).indices == labels[:, None]).any(dim=1).sum().item()
+        pred = logits.argmax(dim=1)
+        np.add.at(confusion, (labels.cpu().numpy(), pred.cpu().numpy()), 1)
+        total += labels.numel()
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    return {
+        "top1": float(confusion.diagonal().sum() / max(total, 1)),
+        "top5": float(top5_hits / max(total, 1)),
+        "per_class": per_class.tolist(),
+        "confusion": confusion.tolist(),
+        "count": int(total),
+    }
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    loss = F.cross_entropy(logits.float(), labels)
+    acc = (logits.argmax(dim=1) == labels).float().mean().item()
+    return loss, {"acc": acc}
