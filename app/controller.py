@@ -1,0 +1,185 @@
+"""Turns intents (widgets, menus, command line) into state changes, worker jobs and exports."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app import core_bridge, export, masking, render
+from app.state import AppState
+from app.workers.inference import InferenceRequest, InferenceService, JobCancelled, JobFailed
+
+log = logging.getLogger(__name__)
+
+
+class Controller(QObject):
+    """Owns the state and the inference service; reports problems through `error(title, message)`."""
+
+    error = Signal(str, str)  # title, message: shown as a dialog by the window
+    status = Signal(str)  # one-line status message
+    file_opened = Signal(str)
+
+    def __init__(self, state: AppState, service: InferenceService, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.service = service
+
+    # files --------------------------------------------------------------------------------------
+    def open_path(self, path: str | Path) -> bool:
+        """Open a .skeleton file; False (and an error) if it cannot be read."""
+        try:
+            seq = core_bridge.load_sequence(path)
+        except (ValueError, OSError) as exc:
+            self.error.emit("Cannot open file", str(exc))
+            return False
+        self.state.set_sequence(seq)
+        self.status.emit(f"opened {seq.name}: {seq.title}, {seq.num_frames} frames")
+        self.file_opened.emit(str(path))
+        return True
+
+    async def load_checkpoint(self, path: str | None) -> bool:
+        """Load a checkpoint in the worker (None = the bundled demo); False (and an error) on failure."""
+        try:
+            info = await self.service.load(path)
+        except (JobFailed, RuntimeError) as exc:
+            self.error.emit("Cannot open checkpoint", str(exc))
+            return False
+        except JobCancelled:
+            return False
+        self.state.set_model_info(info)
+        self.status.emit(f"model loaded: {info.get('path', path)} on {info['device']}")
+        return True
+
+    # masks ----------------------------------------------------------------------------------------
+    def _seq(self):
+        if self.state.sequence is None:
+            raise ValueError("open a sequence first")
+        return self.state.sequence
+
+    def _guard(self, fn, *args) -> bool:
+        try:
+            fn(*args)
+        except (ValueError, KeyError) as exc:
+            self.error.emit("Mask", str(exc))
+            return False
+        return True
+
+    def mask_parts(self, names: list[str], person: int = -1, range_only: bool = False) -> bool:
+        def do() -> None:
+            seq = self._seq()
+            if not names:
+                raise ValueError("tick at least one body part")
+            joints = sorted({j for n in names for j in seq.groups[n]})
+            frames = self.state.in_out if range_only else None
+            persons = None if person < 0 else [person]
+            new = masking.part_mask(seq.present, seq.num_joints, joints, frames, persons)
+            self.state.set_mask(self.state.mask | new)
+        return self._guard(do)
+
+    def mask_range(self, start: int, stop: int) -> bool:
+        """Mask every joint in frames [start, stop) and make it the in/out range."""
+        def do() -> None:
+            seq = self._seq()
+            self.state.set_in_out(start, stop)
+            new = masking.part_mask(seq.present, seq.num_joints, range(seq.num_joints), self.state.in_out)
+            self.state.set_mask(self.state.mask | new)
+        return self._guard(do)
+
+    def mask_pretrain(self, mt: float, mj: float, seed: int) -> bool:
+        def do() -> None:
+            seq = self._seq()
+            self.state.set_mask(masking.pretrain_mask(seq.present, seq.num_joints, mt, mj, seed))
+        return self._guard(do)
+
+    def mask_missing(self, r: float, seed: int) -> bool:
+        def do() -> None:
+            seq = self._seq()
+            self.state.set_mask(masking.missing_joint_mask(seq.present, seq.num_joints, r, seed))
+        return self._guard(do)
+
+    def mask_spec(self, spec: str, seed: int = 0) -> bool:
+        def do() -> None:
+            seq = self._seq()
+            self.state.set_mask(masking.mask_from_spec(spec, seq.present, seq.num_joints, seq.groups, seed))
+        return self._guard(do)
+
+    def clear_mask(self) -> None:
+        if self.state.sequence is not None:
+            self.state.set_mask(np.zeros_like(self.state.mask))
+
+    def invert_mask(self) -> None:
+        if self.state.sequence is not None:
+            self.state.set_mask(masking.invert_mask(self.state.mask, self.state.sequence.present))
+
+    def toggle_selected(self, all_frames: bool = False) -> None:
+        if self.state.sequence is not None and self.state.selected is not None:
+            self.state.toggle_joint(*self.state.selected, all_frames=all_frames)
+
+    # inference ---------------------------------------------------------------------------------------
+    async def run_inference(self, method: str = "one_step", num_steps: int = 50, seed: int = 0) -> bool:
+        """Reconstruct + classify the current masked sequence in the worker; True if a result was stored."""
+        seq = self.state.sequence
+        if seq is None:
+            self.error.emit("Inference", "open a sequence first")
+            return False
+        if self.service.busy:
+            self.status.emit("inference is already running")
+            return False
+        req = InferenceRequest(seq.data, self.state.mask, self.state.version, method=method,
+                               num_steps=num_steps, seed=seed)
+        try:
+            res = await self.service.run(req)
+        except JobCancelled:
+            self.status.emit("inference cancelled")
+            return False
+        except (JobFailed, RuntimeError) as exc:
+            self.error.emit("Inference failed", str(exc))
+            return False
+        if not self.state.set_result(res.version, res.reconstruction, res.predictions):
+            self.status.emit("result discarded: the sequence or the mask changed while it ran")
+            return False
+        note = f" ({'; '.join(res.notes)})" if res.notes else ""
+        self.status.emit(f"inference done in {res.seconds:.2f} s{note}")
+        return True
+
+    def frame_errors(self) -> np.ndarray | None:
+        st = self.state
+        if st.reconstruction is None or st.recon_mask is None:
+            return None
+        return render.frame_errors_cm(st.sequence.data, st.reconstruction, st.recon_mask)
+
+    # exports --------------------------------------------------------------------------------------------
+    def export_reconstruction(self, path: str | Path) -> bool:
+        """.skeleton (original file with filled joints) or .npy (M, T, V, 3), by the suffix."""
+        st = self.state
+        try:
+            seq = self._seq()
+            data = st.reconstruction if st.reconstruction is not None else seq.data
+            if str(path).lower().endswith(".npy"):
+                export.export_npy(path, data)
+            else:
+                core_bridge.export_skeleton(seq, data, path)
+        except (ValueError, OSError) as exc:
+            self.error.emit("Export failed", str(exc))
+            return False
+        self.status.emit(f"exported {path}")
+        return True
+
+    def save_mask(self, path: str | Path) -> bool:
+        try:
+            export.save_mask_json(path, self.state)
+        except (ValueError, OSError) as exc:
+            self.error.emit("Export failed", str(exc))
+            return False
+        return True
+
+    def load_mask(self, path: str | Path) -> bool:
+        try:
+            self.state.set_mask(export.load_mask_json(path, self.state.mask.shape))
+        except (ValueError, OSError) as exc:
+            self.error.emit("Cannot load mask", str(exc))
+            return False
+        return True

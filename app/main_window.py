@@ -1,0 +1,257 @@
+"""Main window: two synchronised skeleton views, timeline, occlusion editor, inference and results docks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import render
+from app.controller import Controller
+from app.menus import build_menus
+from app.playback import Player
+from app.state import AppState
+from app.views import SkeletonViewBase, create_view
+from app.views.base import error_vmax
+from app.widgets.dialogs import show_error
+from app.widgets.inference_panel import InferencePanel
+from app.widgets.mask_editor import MaskEditor
+from app.widgets.results import ColorBar, ResultsPanel
+from app.widgets.timeline import TimelineWidget
+from app.workers.inference import InferenceService
+
+log = logging.getLogger(__name__)
+MAX_RECENT = 10
+COMPARE_MODES = ("side by side", "overlay", "single")
+
+
+class ViewPane(QWidget):
+    """A view with a source selector and, for reconstructions, the error colour bar."""
+
+    def __init__(self, view: SkeletonViewBase, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = view
+        self.source = QComboBox()
+        self.source.addItems(list(render.SOURCES))
+        self.source.setCurrentText(view.source)
+        self.source.currentTextChanged.connect(self._on_source)
+        self.colorbar = ColorBar()
+        head = QHBoxLayout()
+        head.addWidget(QLabel("show"))
+        head.addWidget(self.source)
+        head.addStretch(1)
+        body = QHBoxLayout()
+        body.addWidget(view, 1)
+        body.addWidget(self.colorbar)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addLayout(head)
+        col.addLayout(body, 1)
+        self._on_source(view.source)
+
+    def _on_source(self, source: str) -> None:
+        self.view.set_source(source)
+        self.colorbar.setVisible(source == "reconstruction")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, prefer_gl: bool = True, device: str = "auto") -> None:
+        super().__init__()
+        self.setWindowTitle("DCMAE Studio")
+        self.resize(1400, 900)
+        self.setAcceptDrops(True)
+        self.settings = settings if settings is not None else QSettings("DCMAE", "DCMAE Studio")
+        self.state = AppState()
+        self.service = InferenceService(device=device, parent=self)
+        self.controller = Controller(self.state, self.service, self)
+        self.player = Player(self.state, self)
+        self._task: asyncio.Future | None = None
+        self.paths: list[str] = []  # files opened in this session (the sequence selector)
+
+        self.left = ViewPane(create_view(self.state, "masked", prefer_gl))
+        self.right = ViewPane(create_view(self.state, "reconstruction", prefer_gl))
+        self.views = [self.left.view, self.right.view]
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.left)
+        self.splitter.addWidget(self.right)
+        self.timeline = TimelineWidget(self.state)
+        centre = QWidget()
+        col = QVBoxLayout(centre)
+        col.setContentsMargins(2, 2, 2, 2)
+        top = QHBoxLayout()
+        self.sequence_box = QComboBox()
+        self.sequence_box.setMinimumWidth(320)
+        self.sequence_box.activated.connect(lambda i: self.open_path(self.paths[i]))
+        self.compare_box = QComboBox()
+        self.compare_box.addItems(list(COMPARE_MODES))
+        self.compare_box.currentTextChanged.connect(self.set_compare_mode)
+        self.title = QLabel("no sequence — File → Open, or drop a .skeleton file here")
+        for w in (QLabel("sequence"), self.sequence_box, QLabel("compare"), self.compare_box):
+            top.addWidget(w)
+        top.addWidget(self.title, 1)
+        col.addLayout(top)
+        col.addWidget(self.splitter, 1)
+        col.addWidget(self.timeline)
+        self.setCentralWidget(centre)
+
+        self.mask_editor = MaskEditor(self.state)
+        self.inference_panel = InferencePanel(self.state)
+        self.results = ResultsPanel(self.state)
+        self.docks = {}
+        for name, widget, area in (("Occlusion", self.mask_editor, Qt.DockWidgetArea.RightDockWidgetArea),
+                                   ("Inference", self.inference_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                                   ("Results", self.results, Qt.DockWidgetArea.BottomDockWidgetArea)):
+            dock = QDockWidget(name, self)
+            dock.setObjectName(f"dock_{name}")
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[name] = dock
+        self.menus = build_menus(self)
+        self._wire()
+        self._restore_layout()
+
+    # wiring ---------------------------------------------------------------------------------------
+    def _wire(self) -> None:
+        c, st, tl = self.controller, self.state, self.timeline
+        c.error.connect(lambda title, msg: show_error(self, title, msg))
+        c.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        c.file_opened.connect(self._on_file_opened)
+        for v in self.views:
+            v.joint_picked.connect(st.select)
+        tl.bar.seek_requested.connect(self._seek)
+        tl.bar.range_selected.connect(lambda a, b: st.set_in_out(a, b))
+        tl.step_requested.connect(self.player.step)
+        tl.play_toggled.connect(self.player.set_playing)
+        tl.speed_changed.connect(self.player.set_speed)
+        tl.loop_toggled.connect(lambda on: setattr(self.player, "loop", on))
+        tl.set_in_requested.connect(lambda: st.set_in_out(st.frame, st.in_out[1]))
+        tl.set_out_requested.connect(lambda: st.set_in_out(st.in_out[0], st.frame + 1))
+        self.player.playing_changed.connect(tl.set_playing)
+        me = self.mask_editor
+        me.toggle_joint_requested.connect(c.toggle_selected)
+        me.parts_requested.connect(c.mask_parts)
+        me.pretrain_requested.connect(c.mask_pretrain)
+        me.missing_requested.connect(c.mask_missing)
+        me.clear_requested.connect(c.clear_mask)
+        me.invert_requested.connect(c.invert_mask)
+        me.undo_requested.connect(st.undo)
+        me.redo_requested.connect(st.redo)
+        ip = self.inference_panel
+        ip.run_requested.connect(lambda m, n, s: self.start_inference(m, n, s))
+        ip.cancel_requested.connect(self.service.cancel)
+        self.service.busy_changed.connect(ip.set_busy)
+        self.service.progress.connect(ip.set_progress)
+        c.status.connect(ip.status.setText)
+        self.results.error_plot.seek_requested.connect(self._seek)
+        st.reconstruction_changed.connect(self._on_reconstruction)
+        st.sequence_changed.connect(self._on_sequence)
+
+    def _seek(self, frame: int) -> None:
+        self.player.set_playing(False)
+        self.state.set_frame(frame)
+
+    def _on_sequence(self) -> None:
+        seq = self.state.sequence
+        self.title.setText(f"{seq.name} — {seq.title} · {seq.num_frames} frames · "
+                           f"{int(seq.present.any(axis=1).sum())} bodies")
+        self.setWindowTitle(f"DCMAE Studio — {seq.name}")
+        self.menus.update_bodies()
+
+    def _on_reconstruction(self) -> None:
+        err = self.controller.frame_errors()
+        self.results.error_plot.set_errors(err)
+        self.timeline.bar.set_frame_error(err)
+        for pane in (self.left, self.right):
+            pane.colorbar.set_vmax(error_vmax(self.state))
+
+    def _on_file_opened(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        if path not in self.paths:
+            self.paths.append(path)
+            self.sequence_box.addItem(Path(path).name)
+        self.sequence_box.setCurrentIndex(self.paths.index(path))
+        recent = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent_files", [path, *recent][:MAX_RECENT])
+        self.menus.update_recent()
+
+    # public API (menus, command line, tests) -------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def open_path(self, path: str | Path) -> bool:
+        self.player.set_playing(False)
+        return self.controller.open_path(path)
+
+    def set_compare_mode(self, mode: str) -> None:
+        """'side by side' (masked | reconstruction), 'overlay' (one view), 'single' (one view, masked)."""
+        if mode not in COMPARE_MODES:
+            raise ValueError(f"unknown compare mode {mode!r}; one of {COMPARE_MODES}")
+        if self.compare_box.currentText() != mode:
+            self.compare_box.setCurrentText(mode)  # re-enters through the signal
+            return
+        self.right.setVisible(mode == "side by side")
+        self.left.source.setCurrentText({"side by side": "masked", "overlay": "overlay",
+                                         "single": "masked"}[mode])
+
+    def start_inference(self, method: str = "one_step", num_steps: int = 50, seed: int = 0) -> asyncio.Future:
+        """Schedule reconstruction + classification on the asyncio (qasync) loop; returns the task."""
+        self._task = asyncio.ensure_future(self.controller.run_inference(method, num_steps, seed))
+        return self._task
+
+    def start_checkpoint(self, path: str | None) -> asyncio.Future:
+        async def load() -> bool:
+            ok = await self.controller.load_checkpoint(path)
+            if ok and path:
+                self.settings.setValue("last_checkpoint", str(Path(path).resolve()))
+            return ok
+        self._task = asyncio.ensure_future(load())
+        return self._task
+
+    def active_view(self) -> SkeletonViewBase:
+        return self.left.view
+
+    # Qt events --------------------------------------------------------------------------------------------
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802 - Qt override
+        if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802
+        for url in ev.mimeData().urls():
+            if not url.isLocalFile():
+                continue
+            path = url.toLocalFile()
+            if path.endswith((".pt", ".pth", ".ckpt")):
+                self.start_checkpoint(path)
+            else:
+                self.open_path(path)
+        ev.acceptProposedAction()
+
+    def _restore_layout(self) -> None:
+        geo, state = self.settings.value("window/geometry"), self.settings.value("window/state")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, ev) -> None:  # noqa: N802
+        self.player.set_playing(False)
+        self.service.shutdown()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.sync()
+        super().closeEvent(ev)

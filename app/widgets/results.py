@@ -1,0 +1,152 @@
+"""Results: top-5 predictions side by side, per-frame error plot (click seeks), error colour bar."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import numpy as np  # noqa: E402
+import pyqtgraph as pg  # noqa: E402
+from PySide6.QtCore import QRectF, Qt, Signal  # noqa: E402
+from PySide6.QtGui import QColor, QLinearGradient, QPainter  # noqa: E402
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget  # noqa: E402
+
+from app import render  # noqa: E402
+from app.state import FPS, AppState  # noqa: E402
+
+
+class PredictionColumn(QGroupBox):
+    """Top-k names with probability bars."""
+
+    def __init__(self, title: str, k: int = 5, parent: QWidget | None = None) -> None:
+        super().__init__(title, parent)
+        grid = QGridLayout(self)
+        self.names: list[QLabel] = []
+        self.bars: list[QProgressBar] = []
+        for i in range(k):
+            name = QLabel("—")
+            bar = QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setFormat("")
+            bar.setMaximumHeight(14)
+            grid.addWidget(name, i, 0)
+            grid.addWidget(bar, i, 1)
+            self.names.append(name)
+            self.bars.append(bar)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+
+    def set_items(self, items: list[tuple[str, float]]) -> None:
+        for i, (name, bar) in enumerate(zip(self.names, self.bars, strict=True)):
+            if i < len(items):
+                n, p = items[i]
+                name.setText(f"{n}  {100 * p:.1f} %")
+                bar.setValue(int(round(1000 * p)))
+            else:
+                name.setText("—")
+                bar.setValue(0)
+
+
+class PredictionsPanel(QWidget):
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.masked = PredictionColumn("Masked input: top 5")
+        self.recon = PredictionColumn("Reconstruction: top 5")
+        row.addWidget(self.masked)
+        row.addWidget(self.recon)
+        state.predictions_changed.connect(self.refresh)
+
+    def refresh(self) -> None:
+        self.masked.set_items(self.state.predictions.get("masked", []))
+        self.recon.set_items(self.state.predictions.get("reconstruction", []))
+
+
+class ErrorPlot(pg.PlotWidget):
+    """Mean error over masked joints per frame (cm); a click seeks to that frame."""
+
+    seek_requested = Signal(int)
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.setBackground((24, 26, 30))
+        self.setLabel("left", "error", units="cm")
+        self.setLabel("bottom", "frame")
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        self.curve = self.plot([], [], pen=pg.mkPen((120, 220, 255), width=2), connect="finite")
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 255, 255), width=1))
+        self.addItem(self.cursor)
+        self.errors: np.ndarray | None = None
+        state.frame_changed.connect(lambda f: self.cursor.setValue(f + 1))
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    def set_errors(self, errors: np.ndarray | None) -> None:
+        """(T,) cm, NaN where nothing is masked; None clears the plot."""
+        self.errors = errors
+        if errors is None:
+            self.curve.setData([], [])
+            return
+        frames = np.arange(1, len(errors) + 1, dtype=np.float64)
+        self.curve.setData(frames, np.asarray(errors, np.float64))
+        self.setXRange(1, max(len(errors), 2), padding=0.02)
+
+    def _on_click(self, ev) -> None:
+        if self.state.sequence is None:
+            return
+        pos = self.plotItem.vb.mapSceneToView(ev.scenePos())
+        self.seek_requested.emit(int(np.clip(round(pos.x()) - 1, 0, self.state.sequence.num_frames - 1)))
+
+
+class ColorBar(QWidget):
+    """Vertical colour bar of the error map, 0 .. vmax cm."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.vmax = 1.0
+        self.setFixedWidth(64)
+        self.setMinimumHeight(120)
+        self.setToolTip("Per-joint reconstruction error (cm)")
+
+    def set_vmax(self, vmax: float) -> None:
+        self.vmax = float(vmax)
+        self.update()
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(24, 26, 30))
+        bar = QRectF(6, 18, 16, self.height() - 30)
+        grad = QLinearGradient(bar.bottomLeft(), bar.topLeft())
+        for u in np.linspace(0, 1, 9):
+            c = render.error_colormap(np.array([u * self.vmax]), self.vmax)[0]
+            grad.setColorAt(float(u), QColor.fromRgbF(*map(float, c)))
+        p.fillRect(bar, grad)
+        p.setPen(QColor(220, 220, 220))
+        p.drawText(QRectF(0, 0, self.width(), 16), Qt.AlignmentFlag.AlignCenter, "cm")
+        for u in (0.0, 0.5, 1.0):
+            y = bar.bottom() - u * bar.height()
+            p.drawText(QRectF(26, y - 8, self.width() - 26, 16), Qt.AlignmentFlag.AlignVCenter,
+                       f"{u * self.vmax:g}")
+        p.end()
+
+
+def time_label(frame: int) -> str:
+    return f"{frame / FPS:.2f} s"
+
+
+class ResultsPanel(QWidget):
+    """Predictions + error plot in one panel."""
+
+    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(2, 2, 2, 2)
+        self.predictions = PredictionsPanel(state)
+        self.error_plot = ErrorPlot(state)
+        self.error_plot.setMinimumHeight(110)
+        col.addWidget(self.predictions)
+        col.addWidget(self.error_plot, 1)

@@ -1,0 +1,155 @@
+"""Model loading, reconstruction and classification in a worker thread (via dcmae_core.inference)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from app.render import top_k
+from app.workers.jobs import JobCancelled, JobFailed, JobRunner, Progress
+
+log = logging.getLogger(__name__)
+
+__all__ = ["InferenceRequest", "InferenceResult", "InferenceService", "JobCancelled", "JobFailed"]
+
+
+@dataclass
+class InferenceRequest:
+    data: np.ndarray  # (M, T, V, 3) float32 metres, centred
+    removed: np.ndarray  # (M, T, V) bool, 1 = removed
+    version: int  # AppState.version when the request was made
+    reconstruct: bool = True  # False: classify only
+    method: str = "one_step"  # "one_step" | "iterative"
+    num_steps: int = 50  # iterative sampling steps
+    seed: int = 0
+
+
+@dataclass
+class InferenceResult:
+    version: int
+    reconstruction: np.ndarray | None  # (M, T, V, 3) float32 or None
+    predictions: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # top-5 per input
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what could not be done (e.g. no classifier)
+
+
+def model_info(predictor: object) -> dict:
+    """Plain description of a loaded predictor for the UI."""
+    info = dict(getattr(predictor, "info", {}) or {})
+    info["class_names"] = list(predictor.class_names)
+    info["device"] = str(predictor.device)
+    info["layout"] = predictor.layout.name
+    info["num_joints"] = predictor.layout.num_joints
+    info["num_persons"] = int(predictor.num_persons)
+    info["num_frames"] = int(predictor.num_frames)
+    info["can_reconstruct"] = getattr(predictor, "dcmae", True) is not None
+    info["can_classify"] = getattr(predictor, "classifier", True) is not None
+    return info
+
+
+def _load(path: str | None, device: str) -> object:
+    from dcmae_core.inference import Predictor
+
+    if path is not None and not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    return Predictor.from_checkpoint(path, device=device)
+
+
+def demo_checkpoint_path() -> Path | None:
+    """The bundled demo checkpoint if it exists."""
+    try:
+        from dcmae_core.inference import DEMO_CHECKPOINT
+    except ImportError:
+        return None
+    path = Path(DEMO_CHECKPOINT)
+    return path if path.is_file() else None
+
+
+def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> InferenceResult:
+    start = time.perf_counter()
+    v = predictor.layout.num_joints
+    if req.data.shape[2] != v:
+        raise ValueError(f"the sequence has {req.data.shape[2]} joints but the model's layout "
+                         f"{predictor.layout.name} has {v}")
+    notes: list[str] = []
+    recon = None
+    has_recon = getattr(predictor, "dcmae", True) is not None
+    has_clf = getattr(predictor, "classifier", True) is not None
+    share = 0.85 if has_clf else 1.0
+
+    def sub(fraction: float) -> bool:
+        return progress(share * fraction)
+
+    if req.reconstruct and req.removed.any():
+        if has_recon:
+            recon = predictor.reconstruct(req.data, req.removed, method=req.method, num_steps=req.num_steps,
+                                          seed=req.seed, progress=sub)
+        else:
+            notes.append("this checkpoint cannot reconstruct (no pretrained model in it)")
+    elif req.reconstruct:
+        notes.append("nothing is masked: nothing to reconstruct")
+    if not progress(share):
+        raise JobCancelled("cancelled")
+    preds: dict[str, list[tuple[str, float]]] = {}
+    if has_clf:
+        names = list(predictor.class_names)
+        preds["masked"] = top_k(predictor.classify(req.data, req.removed), names)
+        if not progress(share + (1 - share) / 2):
+            raise JobCancelled("cancelled")
+        if recon is not None:
+            preds["reconstruction"] = top_k(predictor.classify(recon), names)
+    else:
+        notes.append("this checkpoint has no classifier (pretraining only)")
+    progress(1.0)
+    return InferenceResult(req.version, recon, preds, time.perf_counter() - start, notes)
+
+
+class InferenceService(QObject):
+    """Owns the Predictor; every call runs in a worker thread and is awaited as a coroutine."""
+
+    progress = Signal(float)
+    busy_changed = Signal(bool)
+    model_loaded = Signal(dict)
+
+    def __init__(self, device: str = "auto", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.device = device
+        self.predictor: object | None = None
+        self.info: dict | None = None
+        self.runner = JobRunner(self)
+        self.runner.progress.connect(self.progress)
+        self.runner.busy_changed.connect(self.busy_changed)
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    async def load(self, path: str | None) -> dict:
+        """Load a checkpoint (None = the bundled demo); raises JobFailed naming the problem."""
+        predictor = await self.runner.start(lambda _p: _load(path, self.device))
+        self.predictor = predictor
+        self.info = model_info(predictor)
+        self.model_loaded.emit(self.info)
+        log.info("model %s on %s", path or "demo", self.info["device"])
+        return self.info
+
+    async def run(self, req: InferenceRequest) -> InferenceResult:
+        """Reconstruct and classify; raises JobFailed, JobCancelled, or RuntimeError without a model."""
+        if self.predictor is None:
+            raise RuntimeError("no model is loaded: open a checkpoint first (Model → Open checkpoint)")
+        predictor = self.predictor
+        data = np.array(req.data, dtype=np.float32, copy=True)  # the worker owns its copies
+        removed = np.array(req.removed, dtype=bool, copy=True)
+        req = InferenceRequest(data, removed, req.version, req.reconstruct, req.method, req.num_steps, req.seed)
+        return await self.runner.start(lambda p: _infer(predictor, req, p))
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()

@@ -1,0 +1,112 @@
+"""Pure functions of app/render.py and app/masking.py (no Qt)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app import masking, render
+from dcmae_core.layout import NTU25
+
+V = NTU25.num_joints
+
+
+def _present(m=2, t=40, second=False):
+    p = np.zeros((m, t), bool)
+    p[0] = True
+    if second:
+        p[1, 10:30] = True
+    return p
+
+
+def test_geometry_sizes_ghosts_and_hidden_bodies():
+    rng = np.random.default_rng(0)
+    xyz = rng.normal(size=(2, V, 3)).astype(np.float32)
+    ghost = np.zeros((2, V), bool)
+    ghost[0, 7] = True  # left hand
+    lp, lc, pp, pc = render.skeleton_geometry(xyz, NTU25.parents, np.array([True, False]), ghost=ghost)
+    b = len(NTU25.bones)
+    assert lp.shape == (2 * b * 2, 3) and lc.shape == (2 * b * 2, 4)
+    assert pp.shape == (2 * V, 3) and pc.shape == (2 * V, 4)
+    assert pc[7, 3] == pytest.approx(render.GHOST_ALPHA) and pc[6, 3] == 1.0
+    assert (pc[V:, 3] == 0).all() and (lc[2 * b:, 3] == 0).all()  # hidden body: fully transparent
+    # bones touching the ghost joint are faded, others not
+    faded = lc[: 2 * b : 2, 3] < 1
+    touching = (NTU25.bones == 7).any(axis=1)
+    assert np.array_equal(faded, touching)
+    # display frame: (-x, z, y)
+    assert np.allclose(pp[0], [-xyz[0, 0, 0], xyz[0, 0, 2], xyz[0, 0, 1]])
+
+
+def test_shown_restricts_to_joints_and_their_bones():
+    xyz = np.zeros((1, V, 3), np.float32)
+    shown = np.zeros((1, V), bool)
+    shown[0, 3] = True  # head
+    _, lc, _, pc = render.skeleton_geometry(xyz, NTU25.parents, np.array([True]), shown=shown)
+    assert np.flatnonzero(pc[:, 3] > 0).tolist() == [3]
+    assert (lc[:, 3] > 0).sum() == 2  # one bone (head-neck), two vertices
+
+
+def test_projection_and_picking():
+    pts = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    front = render.orthographic(pts, -90.0, 0.0)  # camera on -y looking +y, z up
+    assert np.allclose(front, [[0, 0], [1, 0], [0, 1]], atol=1e-9)
+    screen = render.project_points(pts, np.eye(4), 200, 100)  # identity: NDC = xy
+    assert np.allclose(screen[0], [100, 50]) and np.allclose(screen[1], [200, 50])
+    assert render.nearest_point(screen, (198, 52), 5) == 1
+    assert render.nearest_point(screen, (150, 90), 5) == -1
+    assert render.nearest_point(screen, (198, 52), 5, candidates=np.array([True, False, True])) == -1
+
+
+def test_errors_colours_and_topk():
+    orig = np.zeros((2, 3, V, 3))
+    rec = orig.copy()
+    rec[0, 1, 4, 0] = 0.05  # 5 cm
+    mask = np.zeros((2, 3, V), bool)
+    mask[0, 1, 4] = mask[0, 1, 5] = True
+    fe = render.frame_errors_cm(orig, rec, mask)
+    assert np.isnan(fe[0]) and np.isnan(fe[2]) and fe[1] == pytest.approx(2.5)
+    cols = render.error_colormap(np.array([0.0, 10.0, np.nan]), 10.0)
+    assert not np.allclose(cols[0], cols[1]) and np.allclose(cols[2], [0.5, 0.5, 0.5, 1])
+    assert render.error_scale(render.joint_errors_cm(orig, rec), mask) == 5.0
+    probs = np.array([0.1, 0.6, 0.3])
+    assert render.top_k(probs, ["a", "b", "c"], k=2) == [("b", 0.6), ("c", pytest.approx(0.3))]
+    with pytest.raises(ValueError, match="class names"):
+        render.top_k(probs, ["a"])
+
+
+def test_pretrain_mask_follows_the_paper_ratios():
+    present = _present(t=40, second=True)
+    m = masking.pretrain_mask(present, V, 0.5, 0.4, seed=3)
+    assert not m[~present].any()
+    dropped = m[0].all(axis=1)  # frames where person 1 lost every joint
+    assert dropped.sum() == 20
+    kept = ~dropped
+    assert (m[0][kept].sum(axis=1) == round(0.4 * V)).all()
+    assert np.array_equal(m, masking.pretrain_mask(present, V, 0.5, 0.4, seed=3))
+    assert not np.array_equal(m, masking.pretrain_mask(present, V, 0.5, 0.4, seed=4))
+
+
+def test_missing_joint_mask_exact_share_and_seed():
+    present = _present(t=50, second=True)
+    m = masking.missing_joint_mask(present, V, 0.1, seed=1)
+    n = present.sum() * V
+    assert m.sum() == round(0.1 * n) and not m[~present].any()
+    assert np.array_equal(m, masking.missing_joint_mask(present, V, 0.1, seed=1))
+    with pytest.raises(ValueError, match="ratio r"):
+        masking.missing_joint_mask(present, V, 1.5, seed=1)
+
+
+def test_part_invert_and_spec():
+    present = _present(t=10, second=True)
+    arm = masking.part_mask(present, V, NTU25.groups["left arm"], frames=(2, 5), persons=[0])
+    assert arm.sum() == 3 * len(NTU25.groups["left arm"])
+    inv = masking.invert_mask(arm, present)
+    assert not (inv & arm).any() and (inv | arm)[present].all() and not inv[~present].any()
+    spec = masking.mask_from_spec("left-arm+head", present, V, NTU25.groups)
+    assert spec[0, 0].sum() == len(NTU25.groups["left arm"]) + len(NTU25.groups["head"])
+    assert masking.mask_from_spec("0.2", present, V, NTU25.groups).sum() == round(0.2 * present.sum() * V)
+    with pytest.raises(ValueError, match="left-arm"):
+        masking.mask_from_spec("tail", present, V, NTU25.groups)
+    with pytest.raises(ValueError, match="frame range"):
+        masking.part_mask(present, V, [0], frames=(5, 50))
