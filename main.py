@@ -83,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     from app.appsetup import apply_dark_theme, install_excepthook
     from app.main_window import MainWindow
 
+    from PySide6.QtCore import QCoreApplication, Qt
+
+    # GL views share one resource group, so pyqtgraph's cached shader programs stay valid in each
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("DCMAE")
     app.setApplicationName("DCMAE Studio")

@@ -11,6 +11,11 @@ import pytest
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
+from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
+
+# as in main.py: GL views in several windows share one resource group (pyqtgraph caches its shaders)
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
 
 @pytest.fixture(scope="session")
 def qloop(qapp):
