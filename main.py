@@ -1,4 +1,7 @@
-"""DCMAE Studio: `python main.py [FILES] [--checkpoint PT] [--screenshot OUT.png [--mask SPEC] [--reconstruct]]`."""
+"""DCMAE Studio.
+
+`python main.py [FILES] [--checkpoint PT] [--screenshot OUT.png [--mask SPEC] [--reconstruct]]`
+"""
 
 from __future__ import annotations
 
@@ -18,14 +21,15 @@ log = logging.getLogger("dcmae_studio")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="main.py", description="DCMAE Studio: view, occlude, reconstruct skeletons.")
+    p = argparse.ArgumentParser(prog="main.py",
+                                description="DCMAE Studio: view, occlude, reconstruct skeletons.")
     p.add_argument("files", nargs="*", help=".skeleton files to open (default: a bundled sample)")
-    p.add_argument("--checkpoint", help="checkpoint to load (default: the last one used, else the demo)")
+    p.add_argument("--checkpoint", help="checkpoint to load (default: the last used, else the demo)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the state to a PNG and exit")
     p.add_argument("--mask", help="with --screenshot: a body part (left-arm, ...), a ratio r, or 'pretrain'")
     p.add_argument("--seed", type=int, default=0, help="seed of random masks and sampling")
-    p.add_argument("--reconstruct", action="store_true", help="with --screenshot: reconstruct before the shot")
+    p.add_argument("--reconstruct", action="store_true", help="--screenshot: reconstruct first")
     p.add_argument("--compare", default="side by side", help="'side by side', 'overlay' or 'single'")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot, WxH")
     p.add_argument("--no-gl", action="store_true", help="use the 2D projection view instead of OpenGL")
@@ -78,12 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     import qasync
+    from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from app.appsetup import apply_dark_theme, install_excepthook
     from app.main_window import MainWindow
-
-    from PySide6.QtCore import QCoreApplication, Qt
 
     # GL views share one resource group, so pyqtgraph's cached shader programs stay valid in each
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
@@ -110,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     win.show()
     with loop:
         task = loop.create_task(_startup(win, args))
-        task.add_done_callback(lambda t: t.exception() and QMessageBox.critical(win, "Start-up", str(t.exception())))
+        task.add_done_callback(
+            lambda t: t.exception() and QMessageBox.critical(win, "Start-up", str(t.exception())))
         app.aboutToQuit.connect(win.service.shutdown)
         loop.run_forever()
     return code

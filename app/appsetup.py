@@ -20,7 +20,8 @@ def apply_dark_theme(app: QApplication) -> None:
                         (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, window),
                         (QPalette.ColorRole.ToolTipBase, window), (QPalette.ColorRole.ToolTipText, text),
                         (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, window),
-                        (QPalette.ColorRole.ButtonText, text), (QPalette.ColorRole.Highlight, QColor(40, 120, 200)),
+                        (QPalette.ColorRole.ButtonText, text),
+                        (QPalette.ColorRole.Highlight, QColor(40, 120, 200)),
                         (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
                         (QPalette.ColorRole.Link, QColor(90, 170, 255))):
         pal.setColor(role, color)
@@ -38,7 +39,7 @@ def install_excepthook() -> None:
             QApplication.quit()
             return
         if QApplication.instance() is not None:
-            QMessageBox.critical(None, "Unexpected error",
-                                 f"{exc_type.__name__}: {exc}\n\nThe details are in the log; the app keeps running.")
+            QMessageBox.critical(None, "Unexpected error", f"{exc_type.__name__}: {exc}\n\n"
+                                 "The details are in the log; the app keeps running.")
 
     sys.excepthook = hook

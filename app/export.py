@@ -31,7 +31,8 @@ def mask_to_json(state: AppState) -> dict:
         raise ValueError("no sequence is open")
     removed = np.argwhere(state.mask)  # (K, 3) person, frame, joint
     return {"format": "dcmae-mask/1", "sequence": seq.name, "shape": list(state.mask.shape),
-            "joint_names": list(seq.joint_names), "convention": "1 = removed; entries are [person, frame, joint]",
+            "joint_names": list(seq.joint_names),
+            "convention": "1 = removed; entries are [person, frame, joint]",
             "removed": removed.tolist()}
 
 
@@ -101,9 +102,11 @@ def export_gif(path: str | Path, state: AppState, source: str, start: int, stop:
     for f in range(start, stop):
         q = render_image(frame_layers(state, source, f), camera, floor, *size).convertToFormat(
             QImage.Format.Format_RGB888)
-        arr = np.frombuffer(q.constBits(), np.uint8).reshape(q.height(), q.bytesPerLine())[:, : q.width() * 3]
+        arr = np.frombuffer(q.constBits(), np.uint8).reshape(q.height(), q.bytesPerLine())
+        arr = arr[:, : q.width() * 3]
         images.append(Image.fromarray(arr.reshape(q.height(), q.width(), 3).copy()))
-    images[0].save(str(path), save_all=True, append_images=images[1:], duration=int(round(1000 / fps)), loop=0)
+    images[0].save(str(path), save_all=True, append_images=images[1:], duration=int(round(1000 / fps)),
+                   loop=0)
     return len(images)
 
 

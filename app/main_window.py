@@ -67,7 +67,8 @@ class ViewPane(QWidget):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, prefer_gl: bool = True, device: str = "auto") -> None:
+    def __init__(self, settings: QSettings | None = None, prefer_gl: bool = True,
+                 device: str = "auto") -> None:
         super().__init__()
         self.setWindowTitle("DCMAE Studio")
         self.resize(1400, 900)

@@ -107,6 +107,7 @@ def mask_from_spec(spec: str, present: np.ndarray, num_joints: int, groups: dict
         key = part.strip().replace(" ", "-").replace("_", "-")
         if key not in names:
             valid = ", ".join(sorted(names)) or "none in this layout"
-            raise ValueError(f"unknown mask {part!r}: use a ratio in [0, 1], 'pretrain' or a body part ({valid})")
+            raise ValueError(f"unknown mask {part!r}: use a ratio in [0, 1], 'pretrain' "
+                             f"or a body part ({valid})")
         joints.extend(groups[names[key]])
     return part_mask(present, num_joints, sorted(set(joints)))

@@ -126,7 +126,8 @@ class Menus:
             self.win.open_path(path)
 
     def checkpoint_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.win, "Open checkpoint", "", "Checkpoints (*.pt *.pth);;All (*)")
+        path, _ = QFileDialog.getOpenFileName(self.win, "Open checkpoint", "",
+                                              "Checkpoints (*.pt *.pth);;All (*)")
         if path:
             self.win.start_checkpoint(path)
 

@@ -119,7 +119,8 @@ class SkeletonViewBase(QWidget):
         self.source = source
         self.camera = Camera()
         self._floor = 0.0  # display-frame height of the lowest joint (floor grid), metres
-        for sig in (state.frame_changed, state.mask_changed, state.reconstruction_changed, state.display_changed):
+        for sig in (state.frame_changed, state.mask_changed, state.reconstruction_changed,
+                    state.display_changed):
             sig.connect(self.refresh)
         state.sequence_changed.connect(self._on_sequence)
 

@@ -67,7 +67,7 @@ class GLSkeletonView(SkeletonViewBase):
         if layers is None:
             return
         self._ensure_items(len(layers))
-        for (lines, points), layer in zip(self._items, layers):
+        for (lines, points), layer in zip(self._items, layers, strict=False):
             lines.setData(pos=layer.line_pos, color=layer.line_col)
             points.setData(pos=layer.point_pos, color=layer.point_col)
 

@@ -24,7 +24,8 @@ def plane_transform(camera: Camera, width: float, height: float) -> tuple[float,
 
 def to_pixels(points: np.ndarray, camera: Camera, width: float, height: float) -> np.ndarray:
     """(n, 3) display-frame points -> (n, 2) pixels (x right, y down)."""
-    plane = render.orthographic(np.asarray(points) - camera.center, camera.azimuth, camera.elevation)  # (n, 2)
+    rel = np.asarray(points) - camera.center  # (n, 3)
+    plane = render.orthographic(rel, camera.azimuth, camera.elevation)  # (n, 2)
     scale, cx, cy = plane_transform(camera, width, height)
     return np.stack([cx + plane[:, 0] * scale, cy - plane[:, 1] * scale], axis=1)
 
@@ -45,7 +46,8 @@ def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], camera: C
     painter.setPen(pen)
     cx, cy = float(camera.center[0]), float(camera.center[1])
     for k in ticks:
-        for a, b in (((cx + k, cy - 2, floor), (cx + k, cy + 2, floor)), ((cx - 2, cy + k, floor), (cx + 2, cy + k, floor))):
+        for a, b in (((cx + k, cy - 2, floor), (cx + k, cy + 2, floor)),
+                     ((cx - 2, cy + k, floor), (cx + 2, cy + k, floor))):
             p = to_pixels(np.array([a, b]), camera, w, h)
             painter.drawLine(QPointF(*p[0]), QPointF(*p[1]))
     for layer in layers:
@@ -60,7 +62,7 @@ def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], camera: C
             painter.drawLine(QPointF(*segs[i]), QPointF(*segs[i + 1]))
         pts = to_pixels(layer.point_pos, camera, w, h)  # (M*V, 2)
         painter.setPen(Qt.PenStyle.NoPen)
-        for p, c in zip(pts, layer.point_col):
+        for p, c in zip(pts, layer.point_col, strict=False):
             if c[3] <= 0:
                 continue
             painter.setBrush(QColor.fromRgbF(*map(float, c)))
@@ -104,7 +106,8 @@ class _Canvas(QWidget):
             scale, _, _ = plane_transform(cam, self.width(), self.height())
             az = np.radians(cam.azimuth)
             right = np.array([-np.sin(az), np.cos(az), 0.0])
-            cam.center = (cam.center - right * d.x() / scale + np.array([0, 0, d.y() / scale])).astype(np.float32)
+            shift = -right * d.x() / scale + np.array([0, 0, d.y() / scale])
+            cam.center = (cam.center + shift).astype(np.float32)
         else:
             cam.azimuth -= d.x() * 0.5
             cam.elevation = float(np.clip(cam.elevation + d.y() * 0.5, -89, 89))

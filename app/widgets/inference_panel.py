@@ -38,7 +38,8 @@ class InferencePanel(QWidget):
         self.steps.setRange(1, 1000)
         self.steps.setValue(50)
         self.steps.setEnabled(False)
-        self.method.currentIndexChanged.connect(lambda _i: self.steps.setEnabled(self.method_name == "iterative"))
+        self.method.currentIndexChanged.connect(
+            lambda _i: self.steps.setEnabled(self.method_name == "iterative"))
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         form.addRow("Method", self.method)

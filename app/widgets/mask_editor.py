@@ -162,7 +162,8 @@ class MaskEditor(QWidget):
             m, j = st.selected
             x, y, z = (float(c) for c in seq.data[m, st.frame, j])
             state_txt = "masked" if st.mask[m, st.frame, j] else "visible"
-            self.joint_label.setText(f"body {m + 1}, joint {j + 1} ({j}) “{seq.joint_names[j]}”\n"
-                                     f"x {x:+.3f}  y {y:+.3f}  z {z:+.3f} m · {state_txt} in frame {st.frame + 1}")
+            self.joint_label.setText(f"body {m + 1}, joint {j + 1} (index {j}) “{seq.joint_names[j]}”\n"
+                                     f"x {x:+.3f}  y {y:+.3f}  z {z:+.3f} m · {state_txt} "
+                                     f"in frame {st.frame + 1}")
         else:
             self.joint_label.setText("none")

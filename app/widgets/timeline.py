@@ -73,7 +73,8 @@ class TimelineBar(QWidget):
             p.drawPolyline(QPolygonF(pts))
         if self._drag_from is not None and self._drag_to is not None:
             lo, hi = sorted((self._drag_from, self._drag_to))
-            p.fillRect(QRectF(self.x_of(lo), 0, self.x_of(hi + 1) - self.x_of(lo), h), QColor(255, 255, 255, 50))
+            sel = QRectF(self.x_of(lo), 0, self.x_of(hi + 1) - self.x_of(lo), h)
+            p.fillRect(sel, QColor(255, 255, 255, 50))
         x = self.x_of(st.frame + 0.5)
         p.setPen(QPen(QColor(255, 255, 255), 2))
         p.drawLine(QPointF(x, 0), QPointF(x, h))
@@ -119,7 +120,8 @@ class TimelineWidget(QWidget):
         self.bar = TimelineBar(state, self)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for key, text, tip in (("-10", "−10", "Back 10 frames (Shift+Left)"), ("-1", "◀", "Back 1 frame (Left)"),
+        for key, text, tip in (("-10", "−10", "Back 10 frames (Shift+Left)"),
+                               ("-1", "◀", "Back 1 frame (Left)"),
                                ("play", "▶", "Play / pause (Space)"), ("+1", "▶|", "Forward 1 frame (Right)"),
                                ("+10", "+10", "Forward 10 frames (Shift+Right)")):
             b = QPushButton(text)

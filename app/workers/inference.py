@@ -145,7 +145,8 @@ class InferenceService(QObject):
         predictor = self.predictor
         data = np.array(req.data, dtype=np.float32, copy=True)  # the worker owns its copies
         removed = np.array(req.removed, dtype=bool, copy=True)
-        req = InferenceRequest(data, removed, req.version, req.reconstruct, req.method, req.num_steps, req.seed)
+        req = InferenceRequest(data, removed, req.version, req.reconstruct, req.method, req.num_steps,
+                               req.seed)
         return await self.runner.start(lambda p: _infer(predictor, req, p))
 
     def cancel(self) -> None:

@@ -64,8 +64,9 @@ def test_gl_picking_and_presets(gl_window, qtbot):
 
 def test_main_screenshot_mode(tmp_path):
     out = tmp_path / "shot.png"
-    res = subprocess.run([sys.executable, "main.py", str(A058), "--screenshot", str(out), "--mask", "left-arm",
-                          "--size", "900x600"], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, "main.py", str(A058), "--screenshot", str(out),
+                          "--mask", "left-arm", "--size", "900x600"],
+                         capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     from PySide6.QtGui import QImage
 

@@ -110,3 +110,25 @@ def test_part_invert_and_spec():
         masking.mask_from_spec("tail", present, V, NTU25.groups)
     with pytest.raises(ValueError, match="frame range"):
         masking.part_mask(present, V, [0], frames=(5, 50))
+
+
+def test_none_true_false_are_pinned_against_the_pyside_refcount_bug():
+    """PySide6 6.12 on CPython 3.11 drops a reference to None per void call (100 000 draw calls would
+    abort the interpreter); app.qtcompat pins None/True/False like CPython 3.12 does."""
+    import sys
+
+    if sys.version_info >= (3, 12):
+        pytest.skip("None is immortal on CPython >= 3.12")
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QImage, QPainter
+
+    import app.qtcompat  # noqa: F401
+
+    for obj in (None, True, False):
+        assert sys.getrefcount(obj) > 1 << 39
+    img = QImage(8, 8, QImage.Format.Format_RGB32)
+    p = QPainter(img)
+    for _ in range(100_000):
+        p.drawLine(QPointF(0, 0), QPointF(4, 4))
+    p.end()
+    assert sys.getrefcount(None) > 1 << 39
