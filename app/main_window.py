@@ -43,6 +43,7 @@ class ViewPane(QWidget):
     def __init__(self, view: SkeletonViewBase, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view = view
+        view.state.reconstruction_changed.connect(lambda: self._on_source(self.view.source))
         self.source = QComboBox()
         self.source.addItems(list(render.SOURCES))
         self.source.setCurrentText(view.source)
@@ -63,7 +64,8 @@ class ViewPane(QWidget):
 
     def _on_source(self, source: str) -> None:
         self.view.set_source(source)
-        self.colorbar.setVisible(source == "reconstruction")
+        has_recon = self.view.state.reconstruction is not None
+        self.colorbar.setVisible(source == "reconstruction" and has_recon)
 
 
 class MainWindow(QMainWindow):

@@ -83,6 +83,7 @@ class ErrorPlot(pg.PlotWidget):
         self.addItem(self.cursor)
         self.errors: np.ndarray | None = None
         state.frame_changed.connect(lambda f: self.cursor.setValue(f + 1))
+        state.sequence_changed.connect(self._on_sequence)
         self.scene().sigMouseClicked.connect(self._on_click)
 
     def set_errors(self, errors: np.ndarray | None) -> None:
@@ -94,6 +95,11 @@ class ErrorPlot(pg.PlotWidget):
         frames = np.arange(1, len(errors) + 1, dtype=np.float64)
         self.curve.setData(frames, np.asarray(errors, np.float64))
         self.setXRange(1, max(len(errors), 2), padding=0.02)
+
+    def _on_sequence(self) -> None:
+        self.set_errors(None)
+        self.setXRange(1, max(self.state.sequence.num_frames, 2), padding=0.02)
+        self.setYRange(0, 1)
 
     def _on_click(self, ev) -> None:
         if self.state.sequence is None:
