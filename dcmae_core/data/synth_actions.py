@@ -84,7 +84,7 @@ def drink(rng, st: Style) -> list[Motion]:
 
 
 def brush_teeth(rng, st: Style) -> list[Motion]:
-    c = clock(rng, st, (2.8, 4.5))
+    c = clock(rng, st, (2.4, 3.8))
     m, d, e = Motion(c.num_frames), st.hand, window(c.u, 0.15, 0.15)
     m.arm_flex[d] += e * (0.65 + 0.15 * st.amplitude)
     m.arm_rot[d] += e * (0.7 + 0.3 * st.amplitude * osc(rng, c.ts, (2.5, 4.0)))  # scrubbing
@@ -146,7 +146,7 @@ def stand_up(rng, st: Style) -> list[Motion]:
 
 
 def clapping(rng, st: Style) -> list[Motion]:
-    c = clock(rng, st, (2.5, 4.5))
+    c = clock(rng, st, (2.2, 3.6))
     m, e = Motion(c.num_frames), window(c.u, 0.15, 0.15)
     beat = 0.5 + 0.5 * osc(rng, c.ts, (2.0, 3.2))
     m.arm_flex += e * 0.8 * st.amplitude
@@ -157,7 +157,7 @@ def clapping(rng, st: Style) -> list[Motion]:
 
 
 def hand_waving(rng, st: Style) -> list[Motion]:
-    c = clock(rng, st, (2.5, 4.0))
+    c = clock(rng, st, (2.2, 3.6))
     m, d, e = Motion(c.num_frames), st.hand, window(c.u, 0.2, 0.2)
     m.arm_abd[d] += e * 1.35 * st.amplitude
     m.arm_flex[d] += e * 0.3
@@ -179,7 +179,7 @@ def kicking(rng, st: Style) -> list[Motion]:
 
 
 def hopping(rng, st: Style) -> list[Motion]:
-    c = clock(rng, st, (2.5, 4.5))
+    c = clock(rng, st, (2.2, 3.6))
     m, d, e = Motion(c.num_frames), st.hand, window(c.u, 0.1, 0.1)
     hop = osc(rng, c.ts, (1.8, 2.6))
     m.knee[d] += e * 1.3

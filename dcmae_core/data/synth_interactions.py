@@ -41,7 +41,7 @@ def punch(rng, st: Style) -> list[Motion]:
 
 
 def hugging(rng, st: Style) -> list[Motion]:
-    c = clock(rng, st, (2.8, 4.5))
+    c = clock(rng, st, (2.4, 3.6))
     u = c.u
     close = window(u, 0.3, 0.25)
     a, b = _pair(c.num_frames, rng.uniform(1.2, 1.5) - close * rng.uniform(0.8, 0.95))
