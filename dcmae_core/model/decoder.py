@@ -1,0 +1,93 @@
+"""The DCMAE decoder (SPEC §3): input grid, timestep embedding, CSTTA blocks, coordinate head.
+
+Input grid (B, T, V, D): encoder features projected to D at visible positions; at removed positions the
+embedding of the noised coordinates x_t (diffusion) or a learned mask token (SkeletonMAE, diffusion off);
+plus learned temporal and spatial position embeddings and, with diffusion, a sinusoidal timestep embedding
+through a small MLP. The cross-attention memory is the projected encoder grid (a learned token in dropped
+frames) with the same position embeddings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dcmae_core.config import ModelConfig
+from dcmae_core.model.cross_attention import CSTTABlock
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """(B,) integer timesteps -> (B, dim) sinusoidal code (as in DDPM / improved-diffusion)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = t.float()[:, None] * freqs[None]  # (B, dim/2)
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # (B, 2*(dim/2))
+    return F.pad(emb, (0, dim - emb.shape[-1]))  # (B, dim)
+
+
+class DCMAEDecoder(nn.Module):
+    """Embeds the input grid, runs `cfg.decoder_depth` CSTTA blocks and predicts x_0 coordinates."""
+
+    def __init__(self, cfg: ModelConfig, num_joints: int, in_channels: int, num_frames: int,
+                 encoder_dim: int) -> None:
+        super().__init__()
+        d = cfg.decoder_dim
+        self.diffusion, self.num_frames, self.dim = cfg.diffusion, num_frames, d
+        self.encoder_proj = nn.Linear(encoder_dim, d)  # encoder features -> decoder width
+        self.dropped_token = nn.Parameter(torch.zeros(d))  # memory where whole frames were dropped
+        self.pos_time = nn.Parameter(torch.zeros(num_frames, d))  # learned temporal position embedding
+        self.pos_joint = nn.Parameter(torch.zeros(num_joints, d))  # learned spatial position embedding
+        for p in (self.dropped_token, self.pos_time, self.pos_joint):
+            nn.init.trunc_normal_(p, std=0.02)
+        if cfg.diffusion:
+            self.coord_embed = nn.Linear(in_channels, d)  # noised coordinates x_t -> width
+            self.time_embed = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        else:
+            self.mask_token = nn.Parameter(torch.zeros(d))  # SkeletonMAE: removed positions get a token
+            nn.init.trunc_normal_(self.mask_token, std=0.02)
+        self.blocks = nn.ModuleList(
+            CSTTABlock(d, cfg.decoder_heads, cfg.decoder_stta_heads, cfg.decoder_qk_dim, cfg.tuple_len,
+                       num_joints, cfg.decoder_token_kernel, cross_attention=cfg.cross_attention)
+            for _ in range(cfg.decoder_depth)
+        )
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, in_channels)
+
+    def positions(self, num_frames: int) -> torch.Tensor:
+        """(T, V, D) temporal + spatial position embeddings; linearly resampled when T != num_frames."""
+        pt = self.pos_time
+        if num_frames != self.num_frames:
+            pt = F.interpolate(pt.T[None], size=num_frames, mode="linear", align_corners=True)[0].T  # (T, D)
+        return pt[:, None, :] + self.pos_joint[None, :, :]  # (T, V, D)
+
+    def memory(self, features: torch.Tensor, keep: torch.Tensor | None, num_frames: int) -> torch.Tensor:
+        """Encoder features (B, T_keep, V, D_enc) of the kept frames `keep` (B, T_keep) (None = all frames)
+        -> memory grid (B, T, V, D) with the dropped-frame token elsewhere (no positions added yet)."""
+        z = self.encoder_proj(features)  # (B, Tk, V, D)
+        if keep is None:
+            return z
+        b, _, v, d = z.shape
+        grid = self.dropped_token.to(z.dtype).expand(b, num_frames, v, d).clone()  # (B, T, V, D)
+        return grid.scatter(1, keep[:, :, None, None].expand(-1, -1, v, d), z)  # (B, T, V, D)
+
+    def forward(self, memory: torch.Tensor, removed: torch.Tensor, x_t: torch.Tensor | None = None,
+                t: torch.Tensor | None = None) -> torch.Tensor:
+        """memory (B, T, V, D) from `memory`; removed (B, T, V) bool; x_t (B, T, V, C) noised coordinates and
+        t (B,) timesteps (diffusion only) -> predicted x_0 (B, T, V, C)."""
+        pos = self.positions(memory.shape[1]).to(memory.dtype)  # (T, V, D)
+        if self.diffusion:
+            if x_t is None or t is None:
+                raise ValueError("the diffusion decoder needs the noised coordinates x_t and timesteps t")
+            masked = self.coord_embed(x_t)  # (B, T, V, D)
+            temb = self.time_embed(timestep_embedding(t, self.dim).to(memory.dtype))  # (B, D)
+            pos = pos + temb[:, None, None, :]  # (B, T, V, D)
+        else:
+            masked = self.mask_token.to(memory.dtype).expand_as(memory)
+        h = torch.where(removed[..., None], masked, memory) + pos  # (B, T, V, D)
+        z = memory + pos  # (B, T, V, D)
+        for block in self.blocks:
+            h = block(h, z)
+        return self.head(self.norm(h))  # (B, T, V, C)
