@@ -54,6 +54,8 @@ class ModelConfig:
     decoder_dim: int = 256  # decoder width (paper Table 9: 128/256/512)
     decoder_heads: int = 8  # heads of the spatio-temporal cross-attention
     decoder_qk_dim: int = 16  # query/key width per head of the STTA block inside each CSTTA block
+    decoder_stta_heads: int = 1  # heads of the decoder's STTA blocks (slimmer than the encoder's: ~14 M)
+    decoder_token_kernel: int = 1  # token-axis conv of the decoder's STTA blocks (encoder: 5, STTFormer)
     cross_attention: bool = True  # False: decoder blocks are STTA only (paper Table 5)
     diffusion: bool = True  # False: masked positions get a mask token, no timestep (SkeletonMAE)
     head_dropout: float = 0.0  # dropout before the linear classifier
