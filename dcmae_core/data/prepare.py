@@ -205,18 +205,20 @@ def compute_stats(root: Path, index: np.ndarray, dataset: str, split_names, shap
     m, v, c = shape
     masks = train_masks(index, dataset, tuple(split_names))
     acc = {s: np.zeros((3, c)) for s in split_names}  # count, sum, sum of squares per channel
-    size = (root / "data.bin").stat().st_size
-    mm = np.memmap(root / "data.bin", dtype=np.float32, mode="r") if size else np.zeros(0, np.float32)
+    # Plain reads, not a memory map: mapped pages would count as this process's resident memory.
+    fh = open(root / "data.bin", "rb")  # noqa: SIM115 - closed below
     for i, row in enumerate(index):
         users = [s for s in split_names if masks[s][i]]
         if not users:
             continue
-        x = np.asarray(mm[row["offset"] : row["offset"] + m * row["length"] * v * c], dtype=np.float64)
+        fh.seek(int(row["offset"]) * 4)
+        x = np.fromfile(fh, dtype=np.float32, count=m * int(row["length"]) * v * c).astype(np.float64)
         x = x.reshape(m, row["length"], v, c)  # (M, T, V, C)
         pts = x[np.any(x != 0, axis=(2, 3))].reshape(-1, c)  # (K*V, C) present person-frames
         part = np.stack([np.full(c, len(pts)), pts.sum(0), (pts**2).sum(0)])
         for s in users:
             acc[s] += part
+    fh.close()
     out = {}
     for s, (n, sm, sq) in acc.items():
         if n[0] == 0:
