@@ -1,9 +1,65 @@
-"""CLI commands: model (filled in by the model work)."""
+"""CLI commands: model (`profile`: parameters, GMAC and measured speed of a preset's model)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+
+from dcmae_core.cli.common import add_config_args, config_from_args
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register this area's sub-commands on the top-level parser."""
+    p = sub.add_parser("profile", help="parameters, GMAC and measured speed of the model of a preset")
+    add_config_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
+    p.add_argument("--batch", type=int, default=8, help="pretraining batch for the throughput figure")
+    p.add_argument("--repeats", type=int, default=2, help="timed repetitions (median); one warm-up before")
+    p.add_argument("--joints", type=int, default=25, help="joints V (default NTU-25)")
+    p.add_argument("--num-classes", type=int, default=60, help="classes of the linear head")
+    p.add_argument("--compile", action="store_true", help="torch.compile encoder and decoder")
+    p.add_argument("--no-speed", action="store_true", help="count parameters and GMAC only")
+    p.set_defaults(func=run_profile)
+
+
+def _human(r: dict) -> str:
+    p, g = r["params"], r["gmac"]
+    lines = [
+        f"device {r['device']}   frames {r['preset_frames']}   V {r['num_joints']}   M {r['num_persons']}",
+        f"params   encoder {p['encoder'] / 1e6:.2f} M   decoder {p['decoder'] / 1e6:.2f} M   "
+        f"head {p['head'] / 1e6:.3f} M   total (pretraining) {p['total'] / 1e6:.2f} M",
+        f"GMAC     pretrain {g['pretrain_per_sample']:.2f} /sample (M=2, masked)   inference "
+        f"{g['inference_per_sample']:.2f} /sample (encoder, M=2)   [{r['convention']}]",
+    ]
+    if "pretrain" in r:
+        mc, pre, inf, app = r["machine"], r["pretrain"], r["inference"], r["app_case"]
+        mm = max(mc["matmul_fp32_gmacs_before"], mc["matmul_fp32_gmacs_after"])
+        lines += [
+            f"machine  fp32 matmul {mm:.1f} GMAC/s   threads {mc['threads']}   load "
+            f"{mc['load_avg_1min_before']:.2f} -> {mc['load_avg_1min_after']:.2f}   amp {mc['amp']}",
+            f"pretrain batch {pre['batch']}: {pre['samples_per_s']:.2f} samples/s   "
+            f"{pre['gmacs']:.1f} GMAC/s = {100 * pre['share_of_matmul']:.0f} % of matmul   "
+            f"peak {pre['peak_memory_mib']:.0f} MiB",
+            f"infer    batch 1: {inf['latency_ms']:.1f} ms   {inf['gmacs']:.1f} GMAC/s = "
+            f"{100 * inf['share_of_matmul']:.0f} % of matmul",
+            f"app case reconstruct (one step) + classify: {app['reconstruct_classify_ms_2_persons']:.1f} ms "
+            f"(2 persons), {app['reconstruct_classify_ms_1_person']:.1f} ms (1 person)",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from dcmae_core.model.profile import profile_model  # torch import only when the command runs
+
+    if args.batch < 1 or args.repeats < 1:
+        raise ValueError("--batch and --repeats must be at least 1")
+    cfg = config_from_args(args)
+    result = profile_model(cfg, num_joints=args.joints, num_classes=args.num_classes, device=args.device,
+                           batch=args.batch, repeats=args.repeats, compile=args.compile,
+                           speed=not args.no_speed)
+    result["preset"] = args.preset
+    result["overrides"] = args.overrides
+    sys.stdout.write(json.dumps(result) + "\n" if args.json else _human(result))
+    return 0

@@ -1,0 +1,196 @@
+"""Model cost and speed: parameters, GMAC (torch.utils.flop_counter), measured throughput and latency.
+
+Convention: 1 multiply-accumulate (MAC) = 2 FLOPs, and GMAC = FlopCounterMode's FLOPs / 2 / 1e9 (the paper's
+"GFLOPs" are MACs, SPEC §3). FlopCounterMode counts matmuls, convolutions and attention, not elementwise work.
+Speeds are read against the same run's fp32 matmul rate (a big torch.mm), so they are a share of what this
+machine's matmul kernels reach: achieved GMAC/s ÷ matmul GMAC/s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from dcmae_core.config import Config
+from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def count_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def count_gmac(fn: Callable[[], Any]) -> float:
+    """GMAC (FLOPs / 2 / 1e9) of everything `fn` runs, backward included if it calls backward."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return counter.get_total_flops() / 2e9
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_call(fn: Callable[[], Any], device: torch.device, repeats: int, warmup: int = 1) -> float:
+    """Median seconds of `repeats` calls of fn after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_gmacs(device: torch.device, dtype: torch.dtype = torch.float32, size: int | None = None,
+                 repeats: int = 5) -> float:
+    """Best-of-`repeats` GMAC/s of a size x size torch.mm (size^3 MACs)."""
+    size = size or (8192 if device.type == "cuda" else 2048)
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    torch.mm(a, b)
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return size**3 / best / 1e9
+
+
+def _peak_memory_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB -> MiB (process peak RSS)
+
+
+def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_persons: int = 2,
+                  num_classes: int = 60, device: str = "auto", batch: int = 8, repeats: int = 2,
+                  compile: bool = False, speed: bool = True, seed: int = 0) -> dict[str, Any]:
+    """Parameters, GMAC per sample and (if `speed`) measured speed of the model that `cfg` describes.
+
+    Pretraining: forward_pretrain + backward on `batch` samples with `num_persons` present persons.
+    Inference: the classifier (encoder on all num_frames frames) on one sample. App case: one_step
+    reconstruction + classification of one clip with 2 and with 1 present persons (eval mode).
+    """
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    t_len, m, v, c = cfg.data.num_frames, num_persons, num_joints, in_channels
+    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=v, num_persons=m, in_channels=c,
+                  num_frames=t_len).to(dev)
+    clf = DCMAEClassifier(model.encoder, num_classes).to(dev)
+    n_enc, n_dec, n_head = count_params(model.encoder), count_params(model.decoder), count_params(clf.head)
+    out: dict[str, Any] = {
+        "preset_frames": t_len, "num_joints": v, "num_persons": m, "device": str(dev),
+        "convention": "GMAC = multiply-accumulates = FLOPs/2 (torch.utils.flop_counter)",
+        "params": {"encoder": n_enc, "decoder": n_dec, "head": n_head, "total": n_enc + n_dec,
+                   "classifier": n_enc + n_head},
+    }
+    gen = torch.Generator().manual_seed(seed)
+
+    def batch_of(n: int, persons: int = m) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.randn(n, m, t_len, v, c, generator=gen).to(dev)
+        valid = torch.zeros(n, m, dtype=torch.bool, device=dev)
+        valid[:, :persons] = True
+        return x, valid
+
+    use_amp = dev.type == "cuda" and torch.cuda.is_bf16_supported()
+    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else contextlib.nullcontext
+    x1, v1 = batch_of(1)
+    model.train()
+    with torch.no_grad():
+        out["gmac"] = {"pretrain_per_sample": count_gmac(lambda: model.forward_pretrain(x1, v1, gen))}
+    clf.eval()
+    with torch.no_grad():
+        out["gmac"]["inference_per_sample"] = count_gmac(lambda: clf(x1, v1))
+    out["gmac"]["pretrain_step_per_sample"] = count_gmac(  # forward + backward
+        lambda: model.forward_pretrain(x1, v1, gen).loss.backward())
+    model.zero_grad(set_to_none=True)
+    if not speed:
+        return out
+
+    run_model, run_clf = model, clf
+    if compile:
+        model.encoder = torch.compile(model.encoder)  # type: ignore[assignment]
+        model.decoder = torch.compile(model.decoder)  # type: ignore[assignment]
+        clf.encoder = model.encoder
+    out["machine"] = {
+        "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+        "load_avg_1min_before": os.getloadavg()[0], "amp": "bf16" if use_amp else "off", "compile": compile,
+        "matmul_fp32_gmacs_before": matmul_gmacs(dev),
+    }
+    xb, vb = batch_of(batch)
+
+    def train_step() -> None:
+        with amp():
+            loss = run_model.forward_pretrain(xb, vb, gen).loss
+        loss.backward()
+        run_model.zero_grad(set_to_none=True)
+
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    sec = time_call(train_step, dev, repeats)
+    pre_mem = _peak_memory_mib(dev)
+    step_gmac = out["gmac"]["pretrain_step_per_sample"] * batch
+    pre = {"batch": batch, "seconds_per_step": sec, "samples_per_s": batch / sec, "gmacs": step_gmac / sec,
+           "peak_memory_mib": pre_mem}
+
+    run_model.eval()
+    run_clf.eval()
+
+    def infer() -> None:
+        with torch.no_grad(), amp():
+            run_clf(x1, v1)
+
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    lat = time_call(infer, dev, max(repeats, 5))
+    inf = {"batch": 1, "latency_ms": lat * 1e3, "gmacs": out["gmac"]["inference_per_sample"] / lat,
+           "peak_memory_mib": _peak_memory_mib(dev)}
+
+    def app_case(persons: int) -> float:
+        x, valid = batch_of(1, persons)
+        removed = torch.rand(1, m, t_len, v, generator=gen).to(dev) < cfg.mask.occlusion
+        removed &= valid[:, :, None, None]
+
+        def run() -> None:
+            with torch.no_grad(), amp():
+                y = run_model.reconstruct(x, removed, valid, "one_step", generator=gen)
+                run_clf(y, valid)
+
+        return time_call(run, dev, max(repeats, 5)) * 1e3
+
+    app = {"reconstruct_classify_ms_2_persons": app_case(min(2, m)),
+           "reconstruct_classify_ms_1_person": app_case(1)}
+    mm_after = matmul_gmacs(dev)
+    mm = max(out["machine"]["matmul_fp32_gmacs_before"], mm_after)
+    out["machine"].update(matmul_fp32_gmacs_after=mm_after, load_avg_1min_after=os.getloadavg()[0])
+    if use_amp:
+        out["machine"]["matmul_bf16_gmacs"] = matmul_gmacs(dev, torch.bfloat16)
+    pre["share_of_matmul"] = pre["gmacs"] / mm
+    inf["share_of_matmul"] = inf["gmacs"] / mm
+    out.update(pretrain=pre, inference=inf, app_case=app)
+    model.train()
+    return out
