@@ -1,0 +1,177 @@
+"""The Python API for the app and for scripts: load a checkpoint, reconstruct and classify, numpy in and out.
+
+Samples are preprocessed sequences `(M, T, V, C)` float32 in metres (centred, as `preprocess_skeleton` makes
+them), any length T; the model's fixed window (`num_frames`) is handled here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dcmae_core.checkpoint import CheckpointError, load_checkpoint
+from dcmae_core.config import Config, ConfigError, config_from_dict
+from dcmae_core.data.transforms import crop_resize, presence, standardise
+from dcmae_core.layout import Layout
+from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+from dcmae_core.runs import resolve_device
+
+__all__ = ["Predictor", "CheckpointError", "Cancelled", "DEMO_CHECKPOINT"]
+
+DEMO_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "demo" / "dcmae_demo.pt"
+
+
+class Cancelled(Exception):
+    """The caller's progress callback asked to stop."""
+
+
+def _build_models(ckpt: dict[str, Any], cfg: Config) -> tuple[DCMAE | None, DCMAEClassifier | None]:
+    layout = Layout.from_dict(ckpt["layout"])
+    kw = dict(num_joints=layout.num_joints, num_persons=int(ckpt["num_persons"]),
+              in_channels=int(ckpt["in_channels"]), num_frames=int(ckpt["num_frames"]))
+    dcmae = clf = None
+    try:
+        if ckpt.get("dcmae") is not None:
+            dcmae = DCMAE(cfg.model, cfg.mask, cfg.diffusion, **kw)
+            dcmae.load_state_dict(ckpt["dcmae"])
+        if ckpt.get("classifier") is not None:
+            base = dcmae if dcmae is not None else DCMAE(cfg.model, cfg.mask, cfg.diffusion, **kw)
+            clf = DCMAEClassifier(copy.deepcopy(base.encoder), len(ckpt["class_names"]), cfg.model.head_dropout)
+            clf.load_state_dict(ckpt["classifier"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(
+            f"checkpoint {ckpt.get('path')} does not match the model its config describes: {str(exc)[:300]}"
+        ) from exc
+    return dcmae, clf
+
+
+class Predictor:
+    """A loaded checkpoint, ready to reconstruct and classify on the best available device."""
+
+    def __init__(self, ckpt: dict[str, Any], device: str = "auto"):
+        try:
+            self.config = config_from_dict(ckpt["config"])
+            self.layout = Layout.from_dict(ckpt["layout"])
+        except (ConfigError, ValueError, TypeError, KeyError) as exc:
+            raise CheckpointError(f"checkpoint {ckpt.get('path')} has an unreadable config: {exc}") from exc
+        self.class_names: list[str] = [str(c) for c in ckpt["class_names"]]
+        self.num_persons = int(ckpt["num_persons"])
+        self.num_frames = int(ckpt["num_frames"])
+        self.mean = np.asarray(ckpt["stats"]["mean"], dtype=np.float32)
+        self.std = np.asarray(ckpt["stats"]["std"], dtype=np.float32)
+        self.device = str(resolve_device(device))
+        self.dcmae, self.classifier = _build_models(ckpt, self.config)
+        for m in (self.dcmae, self.classifier):
+            if m is not None:
+                m.to(self.device).eval()
+        self.info = {
+            "path": ckpt.get("path", ""),
+            "kind": ckpt.get("kind", ""),
+            "config": ckpt["config"],
+            "dataset": ckpt.get("dataset", {}),
+            "epochs": int(ckpt.get("train_state", {}).get("epoch", 0)),
+            "metrics": {k: v for k, v in ckpt.get("metrics", {}).items() if k not in ("confusion", "per_class")},
+            "can_reconstruct": self.dcmae is not None,
+            "can_classify": self.classifier is not None,
+        }
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path | None = None, device: str = "auto") -> Predictor:
+        path = Path(path) if path else DEMO_CHECKPOINT
+        return cls(load_checkpoint(path), device=device)
+
+    # ------------------------------------------------------------------ helpers
+    def _standardise(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(M, T, V, C) metres -> standardised (absent person-frames exactly 0); also person_valid (M,)."""
+        data = self._fit_persons(np.asarray(data, dtype=np.float32))
+        present = presence(data)  # (M, T)
+        return standardise(data, present, self.mean, self.std), present.any(axis=1)
+
+    def _fit_persons(self, arr: np.ndarray) -> np.ndarray:
+        """Pad (with zeros) or cut the person axis to the model's M."""
+        m = arr.shape[0]
+        if m == self.num_persons:
+            return arr
+        if m > self.num_persons:
+            return arr[: self.num_persons]
+        pad = np.zeros((self.num_persons - m, *arr.shape[1:]), dtype=arr.dtype)
+        return np.concatenate([arr, pad], axis=0)
+
+    def _windows(self, length: int) -> list[int]:
+        """Start frames of windows of num_frames covering [0, length); the last one ends at length."""
+        w = self.num_frames
+        if length <= w:
+            return [0]
+        starts = list(range(0, length - w + 1, w))
+        if starts[-1] + w < length:
+            starts.append(length - w)
+        return starts
+
+    # ------------------------------------------------------------------ API
+    @torch.no_grad()
+    def reconstruct(self, data: np.ndarray, removed: np.ndarray, method: str = "one_step", num_steps: int = 50,
+                    seed: int = 0, progress: Callable[[float], bool] | None = None) -> np.ndarray:
+        """Fill the removed (M, T, V) entries of `data` (M, T, V, C); every other entry is returned unchanged."""
+        if self.dcmae is None:
+            raise CheckpointError("this checkpoint holds only a classifier; it cannot reconstruct")
+        data = np.asarray(data, dtype=np.float32)
+        removed = np.asarray(removed, dtype=bool)
+        if data.ndim != 4 or removed.shape != data.shape[:3]:
+            raise ValueError(f"expected data (M, T, V, C) and removed (M, T, V); got {data.shape} and "
+                             f"{removed.shape}")
+        if data.shape[2] != self.layout.num_joints:
+            raise ValueError(f"the sample has {data.shape[2]} joints; this model was trained on "
+                             f"{self.layout.num_joints} ({self.layout.name})")
+        m_in, length = data.shape[0], data.shape[1]
+        x, valid = self._standardise(data)
+        present = presence(self._fit_persons(data)) | self._fit_persons(removed).any(axis=2)  # (M, T)
+        valid = present.any(axis=1)
+        mask = self._fit_persons(removed) & present[:, :, None]  # (M, T, V)
+        x[mask] = 0.0  # the model never sees what it must fill
+        out = x.copy()
+        gen = torch.Generator(device=self.device).manual_seed(int(seed))
+        starts = self._windows(length)
+        for i, s in enumerate(starts):
+            idx = np.clip(np.arange(s, s + self.num_frames), 0, length - 1)  # short clips repeat the last frame
+            xw = torch.from_numpy(x[:, idx][None]).to(self.device)  # (1, M, W, V, C)
+            mw = torch.from_numpy(mask[:, idx][None]).to(self.device)  # (1, M, W, V)
+            pv = torch.from_numpy(valid[None]).to(self.device)  # (1, M)
+            if mw.any():
+                y = self.dcmae.reconstruct(xw, mw, pv, method=method, num_steps=num_steps, generator=gen)
+                y = y[0].float().cpu().numpy()  # (M, W, V, C)
+                take = idx < length
+                _, first = np.unique(idx, return_index=True)  # each real frame once
+                first = first[take[first]]
+                fr = idx[first]
+                out[:, fr] = np.where(mask[:, fr, :, None], y[:, first], out[:, fr])
+            if progress is not None and progress((i + 1) / len(starts)) is False:
+                raise Cancelled()
+        metres = out * self.std + self.mean
+        metres[~valid] = 0.0
+        result = np.where(mask[..., None], metres, self._fit_persons(data))
+        return result[:m_in].astype(np.float32)
+
+    @torch.no_grad()
+    def classify(self, data: np.ndarray, removed: np.ndarray | None = None) -> np.ndarray:
+        """(num_classes,) probabilities; removed joints are zeroed (in metres) as a sensor reports them."""
+        if self.classifier is None:
+            raise CheckpointError("this checkpoint holds no classifier (it is a pretraining checkpoint); "
+                                  "finetune it first")
+        data = np.array(data, dtype=np.float32)
+        if removed is not None:
+            data[np.asarray(removed, dtype=bool)] = 0.0
+        d = self.config.data
+        clip, _ = crop_resize(self._fit_persons(data), d.num_frames, train=False, test_crop=d.test_crop)
+        x, valid = self._standardise(clip)
+        xt = torch.from_numpy(x[None]).to(self.device)  # (1, M, T, V, C)
+        logits = self.classifier(xt, torch.from_numpy(valid[None]).to(self.device))
+        return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
+
+    def top_k(self, probs: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
+        order = np.argsort(-probs)[:k]
+        return [(self.class_names[i], float(probs[i])) for i in order]

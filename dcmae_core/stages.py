@@ -1,0 +1,286 @@
+"""Pretraining and finetuning runs: data + model + optimiser + run folder around the engine's loops.
+
+`run_pretrain` and `run_finetune` are what `python -m dcmae_core.train pretrain|finetune` call (also under
+torchrun), and what the app's training subprocess and the tests call.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader
+
+from dcmae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from dcmae_core.config import Config, config_from_dict
+from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
+from dcmae_core.data.splits import few_label_subset, load_indices, resolve_splits, save_indices
+from dcmae_core.engine import EpochSampler, TrainState, classification_loss, evaluate, train_one_epoch
+from dcmae_core.layout import Layout
+from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+from dcmae_core.runs import (
+    DistContext,
+    RunLogger,
+    autocast_dtype,
+    build_optimizer,
+    init_distributed,
+    resolve_device,
+    seed_everything,
+)
+
+log = logging.getLogger(__name__)
+
+
+# ----------------------------------------------------------------------------- data and models
+@dataclass
+class DataBundle:
+    cache: SkeletonCache
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    mean: np.ndarray  # (C,) per-channel mean of the training split (metres)
+    std: np.ndarray  # (C,)
+
+    @property
+    def layout(self) -> Layout:
+        return self.cache.layout
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.cache.class_names)
+
+
+def load_data(cfg: Config) -> DataBundle:
+    if not cfg.data.root:
+        raise ValueError("no dataset given: pass --data DIR (a folder made by `prepare`, `synth --prepare` "
+                         "or an importer) or --set data.root=DIR")
+    cache = SkeletonCache.open(cfg.data.root)
+    splits = resolve_splits(cache, cfg.data)
+    # With a validation slice, it replaces the test split for model selection (SPEC §2: offered, not default).
+    train_idx, test_idx = splits.full_train, (splits.val if cfg.data.val_ratio > 0 else splits.test)
+    mean, std = cache.stats(cfg.data.split)
+    if len(train_idx) == 0 or len(test_idx) == 0:
+        raise ValueError(f"split {cfg.data.split!r} of {cfg.data.root} leaves {len(train_idx)} training and "
+                         f"{len(test_idx)} test samples; both must be non-empty")
+    return DataBundle(cache, np.asarray(train_idx), np.asarray(test_idx), np.asarray(mean), np.asarray(std))
+
+
+def data_meta(data: DataBundle, cfg: Config) -> dict[str, Any]:
+    """What a checkpoint must carry to be used without the dataset."""
+    return {
+        "stats": {"mean": data.mean.tolist(), "std": data.std.tolist()},
+        "layout": data.layout.to_dict(),
+        "class_names": data.class_names,
+        "num_persons": int(data.cache.num_persons),
+        "num_frames": int(cfg.data.num_frames),
+        "in_channels": int(len(data.mean)),
+        "dataset": {"root": str(cfg.data.root), "split": cfg.data.split, "train": int(len(data.train_idx)),
+                    "test": int(len(data.test_idx)), "kind": data.cache.meta.get("dataset", "custom")},
+    }
+
+
+def build_dcmae(cfg: Config, num_joints: int, num_persons: int, in_channels: int) -> DCMAE:
+    return DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=num_joints, num_persons=num_persons,
+                 in_channels=in_channels, num_frames=cfg.data.num_frames)
+
+
+def make_loader(data: DataBundle, indices: np.ndarray, cfg: Config, train: bool, ctx: DistContext,
+                batch_size: int) -> tuple[DataLoader, EpochSampler]:
+    ds = SkeletonDataset(data.cache, indices, cfg.data, train=train, mean=data.mean, std=data.std,
+                         seed=cfg.train.seed)
+    sampler = EpochSampler(len(ds), cfg.train.seed, ctx.rank if train else 0, ctx.world_size if train else 1,
+                           shuffle=train, drop_last=train and len(ds) >= batch_size * ctx.world_size,
+                           batch_size=batch_size)
+    loader = DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=cfg.data.num_workers,
+                        pin_memory=torch.cuda.is_available(), persistent_workers=False)
+    return loader, sampler
+
+
+class StopFlag:
+    """SIGTERM / SIGINT ask the run to stop after the current iteration and write a checkpoint."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. called from a test thread): no handler
+                pass
+
+    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+        log.warning("stop requested (signal %s): finishing this iteration and saving a checkpoint", signum)
+        self.requested = True
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+def _resume_payload(run_dir: Path, resume: bool) -> dict[str, Any] | None:
+    last = run_dir / "last.pt"
+    if not resume:
+        return None
+    if not last.exists():
+        raise ValueError(f"cannot resume: {last} does not exist")
+    return load_checkpoint(last)
+
+
+def _config_for_resume(cfg: Config, payload: dict[str, Any] | None) -> Config:
+    return config_from_dict(payload["config"]) if payload else cfg
+
+
+# ----------------------------------------------------------------------------- the generic stage loop
+def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn, data: DataBundle,
+         train_idx: np.ndarray, payload: dict[str, Any] | None, extra: dict[str, Any], jsonl: bool,
+         ctx: DistContext, device: torch.device, eval_fn=None) -> dict[str, Any]:
+    epochs = cfg.train.pretrain_epochs if stage == "pretrain" else cfg.train.finetune_epochs
+    base_lr = cfg.optim.pretrain_lr if stage == "pretrain" else cfg.optim.finetune_lr
+    wd = cfg.optim.pretrain_weight_decay if stage == "pretrain" else cfg.optim.finetune_weight_decay
+    logger = RunLogger(run_dir, cfg, ctx, jsonl_stdout=jsonl, resume=payload is not None)
+    net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
+    optimizer = build_optimizer(model.parameters(), cfg.optim, base_lr, wd)
+    state = TrainState()
+    if payload is not None:
+        optimizer.load_state_dict(payload["optimizer"])
+        state = TrainState.from_dict(payload["train_state"])
+    loader, sampler = make_loader(data, train_idx, cfg, True, ctx, cfg.train.batch_size)
+    steps_per_epoch = sampler.batches_per_epoch()
+    total = steps_per_epoch * epochs
+    amp = autocast_dtype(cfg.train, device)
+    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+    stop = StopFlag()
+    base = {"config": cfg.to_dict(), **data_meta(data, cfg), **extra, "kind": stage}
+
+    def save(name: str, metrics: dict[str, Any] | None = None) -> None:
+        if not ctx.is_main:
+            return
+        weights = {"dcmae" if stage == "pretrain" else "classifier": model.state_dict()}
+        save_checkpoint(run_dir / f"{name}.pt", {**base, **weights, "optimizer": optimizer.state_dict(),
+                                                 "train_state": state.to_dict(), "metrics": metrics or {}})
+
+    logger.emit({"event": "start", "stage": stage, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
+                 "total_steps": total, "train_samples": int(len(train_idx)), "device": str(device),
+                 "resumed_at_step": state.step})
+    def fn(b, g):
+        return loss_fn(net, b, g)
+
+    while state.epoch < epochs and not stop():
+        sampler.set_epoch(state.epoch, skip_batches=state.epoch_step)
+        loader.dataset.set_epoch(state.epoch)
+        summary = train_one_epoch(net, fn, loader, optimizer, state, cfg, base_lr=base_lr,
+                                  steps_per_epoch=steps_per_epoch, total_steps=total, device=device, ctx=ctx,
+                                  logger=logger, amp_dtype=amp, scaler=scaler,
+                                  on_checkpoint=lambda: save("last"), should_stop=stop)
+        if stop() and state.epoch_step < steps_per_epoch:
+            save("last")
+            logger.emit({"event": "stopped", "epoch": state.epoch + 1, "step": state.step})
+            break
+        record = {"event": "epoch", "epoch": state.epoch + 1, "step": state.step, **summary}
+        state.epoch, state.epoch_step = state.epoch + 1, 0
+        metrics = None
+        if eval_fn is not None and (state.epoch % cfg.train.eval_every == 0 or state.epoch == epochs):
+            metrics = eval_fn() if ctx.is_main else None
+            if metrics is not None:
+                record.update({"top1": metrics["top1"], "top5": metrics["top5"]})
+                if metrics["top1"] > state.best:
+                    state.best = metrics["top1"]
+                    record["best_top1"] = state.best
+                    save("best", metrics)
+                record["best_top1"] = state.best
+        else:
+            state.best = max(state.best, -summary["loss"]) if stage == "pretrain" else state.best
+        state.history.append({k: v for k, v in record.items() if k != "event"})
+        logger.emit(record, step=state.step)
+        save("last", metrics)
+        if stage == "pretrain" and ctx.is_main:  # pretraining has no accuracy: best = lowest loss
+            if -summary["loss"] >= state.best:
+                save("best", {"loss": summary["loss"]})
+    if ctx.enabled:
+        torch.distributed.barrier()
+    finished = state.epoch >= epochs
+    logger.emit({"event": "end" if finished else "stopped", "stage": stage, "step": state.step,
+                 "epoch": state.epoch, "best_top1": state.best if stage == "finetune" else None})
+    logger.close()
+    return {"finished": finished, "state": state.to_dict(), "run_dir": str(run_dir)}
+
+
+def _pretrain_loss(net, batch, gen):
+    out = net(batch["x"], batch["person_valid"], generator=gen) if isinstance(net, DDP) else \
+        net.forward_pretrain(batch["x"], batch["person_valid"], generator=gen)
+    return out.loss, {}
+
+
+def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: bool = False) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    payload = _resume_payload(run_dir, resume)
+    cfg = _config_for_resume(cfg, payload)
+    ctx = init_distributed(cfg.train.device)
+    device = resolve_device(cfg.train.device, ctx)
+    seed_everything(cfg.train.seed)
+    data = load_data(cfg)
+    v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
+    model = build_dcmae(cfg, v, m, c).to(device)
+    if payload is not None:
+        model.load_state_dict(payload["dcmae"])
+    if ctx.enabled:
+        model.forward = model.forward_pretrain  # DDP calls forward
+    return _fit("pretrain", cfg, run_dir, model, _pretrain_loss, data, data.train_idx, payload, {}, jsonl, ctx,
+                device)
+
+
+def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None, resume: bool = False,
+                 jsonl: bool = False) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    payload = _resume_payload(run_dir, resume)
+    cfg = _config_for_resume(cfg, payload)
+    ctx = init_distributed(cfg.train.device)
+    device = resolve_device(cfg.train.device, ctx)
+    seed_everything(cfg.train.seed)
+    data = load_data(cfg)
+    v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
+    dcmae = build_dcmae(cfg, v, m, c)
+    pretrained_state = payload.get("dcmae") if payload else None
+    if payload is None and pretrained:
+        pre = load_checkpoint(pretrained)
+        if pre.get("dcmae") is None:
+            raise CheckpointError(f"{pretrained} holds no pretrained DCMAE weights")
+        try:
+            dcmae.load_state_dict(pre["dcmae"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{pretrained} does not fit this model config: {str(exc)[:300]}") from exc
+        pretrained_state = dcmae.state_dict()
+    elif pretrained_state is not None:
+        dcmae.load_state_dict(pretrained_state)
+    clf = DCMAEClassifier(copy.deepcopy(dcmae.encoder), len(data.class_names), cfg.model.head_dropout).to(device)
+    if payload is not None:
+        clf.load_state_dict(payload["classifier"])
+    # Few-label subset: drawn once, saved beside the run, identical on every rank (same seed, same draw).
+    labels_file = run_dir / "label_indices.json"
+    if labels_file.exists() and payload is not None:
+        train_idx = load_indices(labels_file)
+    else:
+        train_idx = few_label_subset(data.train_idx, cfg.data.label_ratio, cfg.data.label_seed,
+                                     np.asarray(data.cache.labels), cfg.data.stratified)
+        if ctx.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_indices(labels_file, train_idx, ratio=cfg.data.label_ratio, seed=cfg.data.label_seed,
+                         split=cfg.data.split, stratified=cfg.data.stratified)
+    test_loader, _ = make_loader(data, data.test_idx, cfg, False, DistContext(), cfg.train.eval_batch_size)
+    amp = autocast_dtype(cfg.train, device)
+
+    def eval_fn() -> dict[str, Any]:
+        clf.eval()
+        return evaluate(lambda b: clf(b["x"], b["person_valid"]), test_loader, len(data.class_names), device, amp)
+
+    def loss(net, batch, gen):  # noqa: ARG001 - finetuning draws nothing random inside the model
+        return classification_loss(net(batch["x"], batch["person_valid"]), batch["label"])
+
+    extra = {"dcmae": pretrained_state, "pretrained_from": str(pretrained or ""),
+             "label_ratio": cfg.data.label_ratio}
+    return _fit("finetune", cfg, run_dir, clf, loss, data, train_idx, payload, extra, jsonl, ctx, device,
+                eval_fn=eval_fn)
