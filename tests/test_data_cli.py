@@ -30,7 +30,7 @@ def test_inspect_text(ntu_files, capsys):
 
 
 def test_inspect_malformed_is_a_clear_error(capsys):
-    from conftest import NTU_MALFORMED
+    from shared_data import NTU_MALFORMED
 
     assert main(["inspect", str(NTU_MALFORMED)]) == 1
     assert "line" in capsys.readouterr().err

@@ -4,9 +4,9 @@ SkeletonFormatError (never another exception, never a half-built result)."""
 from __future__ import annotations
 
 import numpy as np
-from conftest import NTU_SAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from shared_data import NTU_SAMPLES
 
 from dcmae_core.data.ntu import MAX_BODIES, Skeleton, SkeletonFormatError, parse_skeleton
 

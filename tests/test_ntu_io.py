@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import NTU_DERIVED, NTU_MALFORMED
+from shared_data import NTU_DERIVED, NTU_MALFORMED
 
 from dcmae_core.data.ntu import (
     ACTION_NAMES,
@@ -166,7 +166,11 @@ def test_write_rejects_invalid_skeleton(tmp_path: Path) -> None:
         (b"1\n11\n", 2, "body count"),
         (b"1\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n999\n", 4, "joint count"),
         (b"1\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n2\n" + b"1 2 3 4 5 6 7 8 9 10 11 2\n", 6, "truncated"),
-        (b"1\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 nan 2\n", 5, "not a number"),
+        (b"2\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 11 2\n", 6, "truncated"),
+        (b"1\n2\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 11 2\n", 6, "truncated"),
+        (b"1\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 nan 2\n", 5, "'nan'"),
+        (b"1\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 abc 2\n", 5, "not a number"),
+        (b"1\n1.0\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 11 2\n", 2, "non-negative integer"),
         (b"1\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 1e999 2\n", 5, "finite"),
         (b"1\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 11 2\n7\n", 6, "after the last frame"),
         (b"1\n1\n5 0 0 0 0 0 0 0.1 0.2 2\n1\n1 2 3 4 5 6 7 8 9 10 11 7\n", 5, "trackingState"),

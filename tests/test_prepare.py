@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import NTU_MALFORMED
+from shared_data import NTU_MALFORMED
 
 from dcmae_core.data.dataset import SkeletonCache
 from dcmae_core.data.ntu import read_skeleton

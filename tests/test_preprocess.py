@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import NTU_DERIVED
+from shared_data import NTU_DERIVED
 
 from dcmae_core.data.ntu import read_skeleton, skeleton_from_arrays, write_skeleton
 from dcmae_core.data.preprocess import preprocess_skeleton, restore_skeleton
