@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-import app.qtcompat  # noqa: F401  (first: PySide6 6.12 refcount work-around on CPython 3.11)
-
 FPS = 30.0  # NTU / Kinect v2 frame rate
 MAX_UNDO = 100  # mask edits kept for undo
 

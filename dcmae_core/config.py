@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+
+import tomllib
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "assets" / "configs"
 

@@ -13,8 +13,6 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
 
-import app.qtcompat  # noqa: E402,F401  (PySide6 6.12 refcount work-around, before any Qt call)
-
 # as in main.py: GL views in several windows share one resource group (pyqtgraph caches its shaders)
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 

@@ -112,23 +112,22 @@ def test_part_invert_and_spec():
         masking.part_mask(present, V, [0], frames=(5, 50))
 
 
-def test_none_true_false_are_pinned_against_the_pyside_refcount_bug():
-    """PySide6 6.12 on CPython 3.11 drops a reference to None per void call (100 000 draw calls would
-    abort the interpreter); app.qtcompat pins None/True/False like CPython 3.12 does."""
+def test_void_qt_calls_keep_none_alive():
+    """PySide6 6.12.0 on CPython 3.11 dropped a reference to None on every void call and aborted the
+    interpreter ("none_dealloc") after ~30k draw calls; pyproject keeps such builds out. Run in a child
+    process so that a bad build fails this test instead of killing the test session."""
+    import subprocess
     import sys
 
-    if sys.version_info >= (3, 12):
-        pytest.skip("None is immortal on CPython >= 3.12")
-    from PySide6.QtCore import QPointF
-    from PySide6.QtGui import QImage, QPainter
-
-    import app.qtcompat  # noqa: F401
-
-    for obj in (None, True, False):
-        assert sys.getrefcount(obj) > 1 << 39
-    img = QImage(8, 8, QImage.Format.Format_RGB32)
-    p = QPainter(img)
-    for _ in range(100_000):
-        p.drawLine(QPointF(0, 0), QPointF(4, 4))
-    p.end()
-    assert sys.getrefcount(None) > 1 << 39
+    code = (
+        "import sys\n"
+        "from PySide6.QtCore import QPointF\n"
+        "from PySide6.QtGui import QImage, QPainter\n"
+        "img = QImage(8, 8, QImage.Format.Format_RGB32); p = QPainter(img)\n"
+        "before = sys.getrefcount(None)\n"
+        "for _ in range(100_000): p.drawLine(QPointF(0, 0), QPointF(4, 4))\n"
+        "p.end(); print(sys.getrefcount(None) - before)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, f"Qt draw calls crashed the interpreter: {res.stderr[-500:]}"
+    assert abs(int(res.stdout.strip())) < 1000
