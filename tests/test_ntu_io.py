@@ -23,6 +23,7 @@ from dcmae_core.data.ntu import (
     skeleton_from_arrays,
     write_skeleton,
 )
+from dcmae_core.data.textnum import TokenError, tokenize
 
 # frames per sample, from the data README
 FRAMES = {"A001": 103, "A002": 158, "A003": 104, "A005": 54, "A006": 75, "A007": 86, "A009": 67,
@@ -215,3 +216,34 @@ def test_sample_names() -> None:
     assert not is_two_person(49) and not is_two_person(61) and not is_two_person(105)
     with pytest.raises(ValueError, match="1..120"):
         action_name(121)
+
+
+def test_tokenize_equals_python_float() -> None:
+    """The vectorised number parser gives float(token) bit for bit, on every path."""
+    rng = np.random.default_rng(1)
+    toks = []
+    for _ in range(3000):
+        sign = rng.choice(["", "-", "+"])
+        whole = "".join(rng.choice(list("0123456789"), size=rng.integers(0, 11)))
+        frac = "".join(rng.choice(list("0123456789"), size=rng.integers(0, 11)))
+        tok = sign + whole + ("." if rng.random() < 0.8 else "") + frac
+        if rng.random() < 0.05:
+            tok += f"e{rng.integers(-30, 30)}"
+        if whole or frac:
+            toks.append(tok)
+    toks += ["0", "-0", "5.", ".5", "-.5", "72057594037944734", "999999999999999", "0.111111111111111"]
+    for sep in (" ", "\n", "\r\n\t "):
+        table = tokenize(sep.join(toks).encode())
+        ref = np.array([float(t) for t in toks])
+        np.testing.assert_array_equal(table.values, ref)
+        assert (np.signbit(table.values) == np.signbit(ref)).all()
+    table = tokenize(b"1 2\r\n3 4 5\n\n6")
+    assert table.counts.tolist() == [2, 3, 0, 1] and table.first.tolist() == [0, 2, 5, 5]
+
+
+@pytest.mark.parametrize("tok", [b"1.2.3", b"1..2", b"1.2345678.9", b"--1", b"-", b".", b"1e", b"1-2", b"1/2",
+                                 b"1_0", b"0x10", b"12:3", b"nan", b"inf", b"1e999"])
+def test_tokenize_rejects_non_numbers(tok: bytes) -> None:
+    with pytest.raises(TokenError) as ei:
+        tokenize(b"1 2\n3 " + tok + b" 4\n")
+    assert ei.value.line == 2 and tok.decode() in str(ei.value)

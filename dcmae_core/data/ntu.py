@@ -81,17 +81,25 @@ class _Parser:
     def __init__(self, data: bytes, table: TokenTable, path: str | os.PathLike[str] | None) -> None:
         self.data, self.t, self.path = data, table, (None if path is None else os.fspath(path))
         self.counts = table.counts.tolist()  # tokens per line
+        self.first = table.first.tolist()  # index of each line's first token
         self.last = int(np.flatnonzero(table.counts)[-1])  # last non-blank line (0-based)
+        self.count_lines: list[int] = []  # lines read by count(), their syntax is checked in bulk
 
     def error(self, i: int, reason: str) -> SkeletonFormatError:
         return SkeletonFormatError(self.path, i + 1, reason)
 
-    def token(self, i: int, j: int = 0) -> bytes:
-        k = int(self.t.first[i]) + j
+    def token(self, i: int) -> bytes:
+        k = self.first[i]
         return self.data[int(self.t.starts[k]) : int(self.t.ends[k])]
 
-    def count(self, i: int, what: str, lo: int, hi: int) -> int:
-        """The single non-negative integer on line i (0-based), checked against lo..hi."""
+    def count(self, i: int, lo: int, hi: int, what: str, *args: object) -> int:
+        """The single non-negative integer on line i (0-based) in lo..hi; `what % args` names it in errors."""
+        if i <= self.last and self.counts[i] == 1:
+            v = self.t.values[self.first[i]]
+            if lo <= v <= hi and v.is_integer():
+                self.count_lines.append(i)
+                return int(v)
+        what = what % args
         if i > self.last:
             raise self.error(i, f"file is truncated: it ends at line {self.last + 1}, expected {what}")
         if self.counts[i] != 1:
@@ -99,50 +107,57 @@ class _Parser:
         tok = self.token(i)
         if not tok.isdigit():
             raise self.error(i, f"expected {what} as a non-negative integer, found {tok.decode()!r}")
-        value = int(tok)
-        if not lo <= value <= hi:
-            raise self.error(i, f"{what} is {value}, expected {lo}..{hi}")
-        return value
+        raise self.error(i, f"{what} is {int(tok)}, expected {lo}..{hi}")
+
+    def check_count_syntax(self) -> SkeletonFormatError | None:
+        """Counts must be written as plain digits ('25', not '25.0' or '+25'): compare lengths in bulk."""
+        lines = np.asarray(self.count_lines, dtype=np.int64)
+        k = self.t.first[lines]
+        digits = np.floor(np.log10(np.maximum(self.t.values[k], 1.0))) + 1  # digits of each value
+        for i in lines[self.t.ends[k] - self.t.starts[k] != digits].tolist():  # '025' is fine, '2.5e1' not
+            if not self.token(i).isdigit():
+                return self.error(i, f"expected a non-negative integer, found {self.token(i).decode()!r}")
+        return None
 
     def parse(self) -> Skeleton:
-        num_frames = self.count(0, "the frame count", 0, MAX_FRAMES)
+        num_frames = self.count(0, 0, MAX_FRAMES, "the frame count")
         if num_frames == 0:
             raise self.error(0, "the file has zero frames")
         blocks: list[int] = []  # 0-based line of each body's info line
         frames: list[int] = []  # frame of each block
         walk_error: SkeletonFormatError | None = None
+        counts, last = self.counts, self.last
         num_joints = 0
         i = 1
         try:
             for f in range(num_frames):
-                where = f"frame {f + 1} of {num_frames}"
-                nb = self.count(i, f"the body count of {where}", 0, MAX_BODIES)
+                nb = self.count(i, 0, MAX_BODIES, "the body count of frame %d of %d", f + 1, num_frames)
                 i += 1
                 for b in range(nb):
-                    if i > self.last:
-                        raise self.error(i, f"file is truncated: it ends at line {self.last + 1}, "
-                                         f"expected body {b + 1} of {where}")
-                    if self.counts[i] != INFO_TOKENS:
-                        raise self.error(i, f"expected a body info line of {INFO_TOKENS} values "
-                                         f"(bodyID + {', '.join(INFO_FIELDS)}), found {self.counts[i]}")
-                    v = self.count(i + 1, f"the joint count of body {b + 1} in {where}", 1, MAX_JOINTS)
+                    if i > last or counts[i] != INFO_TOKENS:
+                        raise self.error(i, f"expected body {b + 1} of frame {f + 1}: an info line of "
+                                         f"{INFO_TOKENS} values (bodyID + {', '.join(INFO_FIELDS)}), "
+                                         + (f"found {counts[i]}" if i <= last else
+                                            f"but the file is truncated at line {last + 1}"))
+                    v = self.count(i + 1, 1, MAX_JOINTS, "the joint count of body %d in frame %d",
+                                   b + 1, f + 1)
                     if num_joints and v != num_joints:
                         raise self.error(i + 1, f"joint count {v} differs from the file's {num_joints}")
                     num_joints = v
-                    if i + 1 + v > self.last:
-                        raise self.error(self.last + 1, f"file is truncated: {where} needs {v} joint lines "
-                                         f"from line {i + 3}, the file ends at line {self.last + 1}")
+                    if i + 1 + v > last:
+                        raise self.error(last + 1, f"file is truncated: frame {f + 1} needs {v} joint lines "
+                                         f"from line {i + 3}, the file ends at line {last + 1}")
                     blocks.append(i)
                     frames.append(f)
                     i += 2 + v
-            if i <= self.last:
+            if i <= last:
                 extra = i + int(np.argmax(self.t.counts[i:] > 0))
                 raise self.error(extra, f"unexpected data after the last frame (frame count {num_frames})")
         except SkeletonFormatError as exc:
             walk_error = exc
         block_arr = np.asarray(blocks, dtype=np.int64)  # (B,)
-        joint_error = self.check_joint_lines(block_arr, num_joints)
-        errors = [e for e in (joint_error, walk_error) if e is not None]
+        errors = [self.check_joint_lines(block_arr, num_joints), self.check_count_syntax(), walk_error]
+        errors = [e for e in errors if e is not None]
         if errors:
             raise min(errors, key=lambda e: e.line or 0)
         return self.build(num_frames, block_arr, np.asarray(frames, dtype=np.int64), num_joints)
@@ -180,14 +195,21 @@ class _Parser:
             raise self.error(int(blocks[b]) + 2 + int(j),
                              f"joint trackingState must be 0, 1 or 2, found {state[b, j]!r}")
 
+        data = self.data
+        toks = [data[a:b] for a, b in zip(self.t.starts[info_tok].tolist(), self.t.ends[info_tok].tolist(),
+                                          strict=True)]  # (B,) bodyID texts
         ids: dict[int, list[int]] = {}  # body id -> its block indices, in order of first appearance
-        for n, k in enumerate(info_tok.tolist()):
-            tok = self.data[int(self.t.starts[k]) : int(self.t.ends[k])]
+        by_text: dict[bytes, list[int]] = {}
+        for n, tok in enumerate(toks):
+            by_text.setdefault(tok, []).append(n)
+        for tok, sel_list in by_text.items():
             body_id = int(tok) if tok.isdigit() else -1
             if not 0 <= body_id < MAX_BODY_ID:
-                raise self.error(int(blocks[n]),
+                raise self.error(int(blocks[sel_list[0]]),
                                  f"bodyID must be an unsigned 64-bit integer, found {tok.decode()!r}")
-            ids.setdefault(body_id, []).append(n)
+            ids.setdefault(body_id, []).extend(sel_list)  # '007' and '7' are the same body
+        for sel_list in ids.values():
+            sel_list.sort()
 
         bodies = []
         for body_id, sel_list in ids.items():

@@ -11,28 +11,25 @@ Python's `float(token)` bit for bit. Anything else (exponents, longer tokens, ga
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 _W = 16  # bytes per token window (two 64-bit words)
-_CHUNK = 8192  # tokens converted per numpy pass
+_CHUNK = 8000  # tokens per numpy pass: (2, K) uint64 temporaries stay under malloc's 128 KiB mmap threshold
 _MAX_FAST_DIGITS = 15  # 10**15 < 2**53: the mantissa is an exact double
 _U64 = np.dtype("<u8")
 _ZEROS = np.uint64(0x3030303030303030)  # eight ASCII '0'
-_SIX = np.uint64(0x0606060606060606)
-_HIGH = np.uint64(0xF0F0F0F0F0F0F0F0)
-_THREES = np.uint64(0x3333333333333333)
+_BIT4 = np.uint64(0x1010101010101010)
+_SEVENTY_SIX = np.uint64(0x7676767676767676)  # byte + 0x76 reaches 0x80 exactly when byte >= 10
+_HIGH_BITS = np.uint64(0x8080808080808080)
 
 
-_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-_DOTS = np.uint64(0x2E2E2E2E2E2E2E2E)  # eight '.'
 # _KEEP_HIGH[k] keeps the last k bytes of a little-endian word (its high bytes); _FILL_LOW puts '0' elsewhere
 _KEEP_HIGH = np.array([((1 << (8 * k)) - 1) << (8 * (8 - k)) for k in range(9)], dtype=_U64)
 _FILL_LOW = _ZEROS & ~_KEEP_HIGH
 _POW10 = 10.0 ** np.arange(_MAX_FAST_DIGITS + 1)  # exact doubles
-_NUMBER_RE = re.compile(rb"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")  # what `float` accepts here
+_POW10_INT = 10 ** np.arange(_MAX_FAST_DIGITS + 1, dtype=_U64)
 
 
 class TokenError(ValueError):
@@ -81,31 +78,38 @@ def tokenize(buf: bytes) -> TokenTable:
     tail = 8 + (-len(buf)) % 8
     xp = np.frombuffer(b" " * _W + buf + b" " * tail, dtype=np.uint8)  # (W+n+tail,) whole 8-byte words
     x = xp[_W : _W + len(buf)]  # (n,) the buffer's bytes
-    newlines = np.flatnonzero(x == 10)  # (L-1,) byte offsets of '\n'
-    control = (x < 32) & (x != 9) & (x != 10) & (x != 13)
-    bad = control | (x > 126)
-    if bad.any():
+    scratch = np.empty(xp.size, dtype=bool)  # one mask reused by every byte test (fewer page faults)
+    test = scratch[: x.size]
+    newlines = np.flatnonzero(np.equal(x, 10, out=test))  # (L-1,) byte offsets of '\n'
+    odd = sum(np.count_nonzero(op(x, c, out=test)) for op, c in ((np.less, 32), (np.greater, 126), (np.equal, 47)))
+    space = newlines.size + np.count_nonzero(np.equal(x, 13, out=test)) + np.count_nonzero(np.equal(x, 9, out=test))
+    if odd != space:  # bytes < 32 other than \n \r \t, > 126, or '/'
+        bad = ((x < 32) & (x != 9) & (x != 10) & (x != 13)) | (x > 126) | (x == 47)
         pos = int(np.argmax(bad))
         raise TokenError(int(np.searchsorted(newlines, pos)) + 1, _describe_bad(buf, pos))
 
-    solid = np.zeros(x.size + 2, dtype=bool)
-    solid[1:-1] = x > 32  # token bytes; every allowed byte <= 32 is whitespace
-    edges = np.flatnonzero(solid[1:] != solid[:-1])  # alternating token starts and ends
-    starts, ends = edges[0::2], edges[1::2]  # (K,), (K,)
+    solid = xp > 32  # (W+n+tail,) token bytes; every allowed byte <= 32 is whitespace; padding is not
+    edge = scratch[:-1]
+    starts = np.flatnonzero(np.greater(solid[1:], solid[:-1], out=edge))  # (K,) token starts - 1, in xp
+    starts += 1 - _W  # offsets in x
+    ends = np.flatnonzero(np.greater(solid[:-1], solid[1:], out=edge))  # (K,) one past each token
+    ends += 1 - _W
     first = np.zeros(newlines.size + 1, dtype=np.int64)  # (L,)
     first[1:] = np.searchsorted(starts, newlines)  # tokens that start before each '\n'
     counts = np.diff(first, append=starts.size)  # (L,)
     table = TokenTable(values=np.zeros(0), starts=starts, ends=ends, counts=counts, first=first)
 
-    # chunks of tokens keep every temporary array in cache (about 2x faster than one pass on real files)
-    values = np.concatenate([np.zeros(0)] + [
-        _parse_fast(xp, starts[i : i + _CHUNK], ends[i : i + _CHUNK]) for i in range(0, starts.size, _CHUNK)
-    ])
+    values = np.empty(starts.size, dtype=np.float64)  # (K,)
+    for i in range(0, starts.size, _CHUNK):  # chunks keep temporaries small (large ones cost page faults)
+        values[i : i + _CHUNK] = _parse_fast(xp, starts[i : i + _CHUNK], ends[i : i + _CHUNK])
     for k in np.flatnonzero(np.isnan(values)).tolist():  # the tokens off the fast path
         tok = buf[starts[k] : ends[k]]
-        if _NUMBER_RE.fullmatch(tok) is None:
-            raise TokenError(table.line_of(k) + 1, _describe_bad(buf, int(starts[k])))
-        values[k] = float(tok)
+        try:
+            if b"_" in tok:  # float() accepts digit separators, the format does not
+                raise ValueError
+            values[k] = float(tok)
+        except ValueError:
+            raise TokenError(table.line_of(k) + 1, _describe_bad(buf, int(starts[k]))) from None
     nonfinite = ~np.isfinite(values)
     if nonfinite.any():
         k = int(np.argmax(nonfinite))
@@ -115,81 +119,65 @@ def tokenize(buf: bytes) -> TokenTable:
     return table
 
 
-def _eight_digits(words: np.ndarray) -> np.ndarray:
-    """SWAR: each word of 8 ASCII digits (first byte most significant) -> its value 0..99999999."""
-    v = words - _ZEROS
+def _eight_digits(v: np.ndarray) -> np.ndarray:
+    """SWAR: words of 8 digit values 0..9 (first byte most significant) -> their value 0..99999999."""
     v = (v * np.uint64(10) + (v >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)  # 4 pairs
     v = (v * np.uint64(100) + (v >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)  # 2 quads
     return (v * np.uint64(10000) + (v >> np.uint64(32))) & np.uint64(0xFFFFFFFF)  # 1 octet
 
 
-def _words_before(aligned: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """(K,) little-endian word of the 8 bytes before each byte offset `end`, from 8-byte-aligned words."""
-    p = end - 8
-    r = ((p & 7) << 3).astype(_U64)  # bit offset inside the aligned word, 0..56
-    q = p >> 3
-    a, b = np.take(aligned, q), np.take(aligned, q + 1)
-    return (a >> r) | ((b << (np.uint64(63) - r)) << np.uint64(1))  # two shifts: never shift by 64
-
-
-def _dot_bits(w: np.ndarray) -> np.ndarray:
-    """0x80 in every byte of w that is '.', 0 elsewhere (exact zero-byte test on w ^ '........')."""
-    t = w ^ _DOTS
-    return ~(((t & _LOW7) + _LOW7) | t | _LOW7)
-
-
-def _keep_last(w: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """Keep the last k (0..8) bytes of each word, the others become '0'."""
-    return (w & np.take(_KEEP_HIGH, k)) | np.take(_FILL_LOW, k)
+def _token_words(aligned: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """(2, K) little-endian words (lo, hi) of the 16 bytes before each byte offset `end`."""
+    p = end - _W
+    q = p >> 3  # aligned word holding the first byte
+    r = ((p & 7) << 3).astype(_U64)  # bit offset of that byte in its word, 0..56
+    left = np.uint64(63) - r  # shift by 63 - r, then by 1: never by 64
+    one = np.uint64(1)
+    a, b, c = np.take(aligned, q), np.take(aligned, q + 1), np.take(aligned, q + 2)
+    out = np.empty((2, end.size), dtype=_U64)
+    np.bitwise_or(a >> r, (b << left) << one, out=out[0])
+    np.bitwise_or(b >> r, (c << left) << one, out=out[1])
+    return out
 
 
 def _parse_fast(xp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """(K,) float64 of each plain decimal token with <= 15 digits; NaN where the fast path does not apply.
 
-    xp is the buffer with _W leading spaces and trailing padding to a multiple of 8 bytes; token k's last
-    16 bytes are the words `lo` (columns 0-7, more significant) and `hi` (columns 8-15).
+    xp is the buffer with _W leading spaces and trailing padding to whole 8-byte words; a token's last 16
+    bytes are the words lo (columns 0-7, the more significant digits) and hi (columns 8-15). Bytes are
+    ASCII 32..126 without '/' (tokenize checks), which the dot test below relies on.
     """
-    if starts.size == 0:
-        return np.zeros(0, dtype=np.float64)
-    aligned = xp.view(_U64)
-    length = ends - starts  # (K,)
     lead = np.take(xp, starts + _W)  # (K,) first byte of each token
     negative = lead == 45
-    signed = negative | (lead == 43)
-    body = np.minimum(length - signed, _W)  # (K,) bytes after the sign (clipped: longer tokens go slow)
-    k_hi = np.minimum(body, 8)
-    hi = _keep_last(_words_before(aligned, ends + _W), k_hi)  # sign and bytes before the token -> '0'
-    lo = _keep_last(_words_before(aligned, ends + (_W - 8)), body - k_hi)
+    raw = ends - starts - (negative | (lead == 43))  # (K,) bytes after the sign
+    keep = np.empty((2, starts.size), dtype=np.intp)  # bytes of the token in lo, hi (longer: clipped)
+    np.minimum(raw, 8, out=keep[1])
+    np.clip(raw - 8, 0, 8, out=keep[0])
+    words = _token_words(xp.view(_U64), ends + _W)  # (2, K)
+    words &= np.take(_KEEP_HIGH, keep)
+    words |= np.take(_FILL_LOW, keep)  # sign and bytes before the token -> '0'
 
-    dot_hi, dot_lo = _dot_bits(hi), _dot_bits(lo)
-    has_hi, has_lo = dot_hi != 0, dot_lo != 0
-    has_dot = has_hi | has_lo
-    one_dot = ((dot_hi & (dot_hi - np.uint64(1))) == 0) & ((dot_lo & (dot_lo - np.uint64(1))) == 0)
-    one_dot &= ~(has_hi & has_lo)
-    hi ^= (dot_hi >> np.uint64(7)) * np.uint64(0x1E)  # '.' ^ 0x1E = '0': the dot becomes a 0 digit
-    lo ^= (dot_lo >> np.uint64(7)) * np.uint64(0x1E)
-    all_digits = _all_digits(hi) & _all_digits(lo)
+    # Digits 0x30-0x39 have bit 4 set, '.' (0x2E) has not: flag such bytes, and '.' + 2 = '0' turns the dot
+    # into a 0 digit (any other flagged byte stays a non-digit and fails the digit test).
+    flags = ~words & _BIT4  # (2, K) 0x10 in each non-digit byte
+    words += flags >> np.uint64(3)
+    v = words - _ZEROS  # (2, K) digit values, one per byte
+    digits = ((v + _SEVENTY_SIX) | v) & _HIGH_BITS == 0  # (2, K) every byte 0..9 (no wrap: bytes <= 126)
+    nflags = np.bitwise_count(flags)  # (2, K) uint8 non-digit bytes per word
+    ndots = nflags[0] + nflags[1]
+    has_dot = ndots == 1
+    below = np.bitwise_count(flags - np.uint64(1))  # bits under the flag bit 8j+4 of column j (64: none)
+    ndec = np.where(nflags[1] > 0, (60 - below[1]) >> 3, (124 - below[0]) >> 3)  # 7 - j or 15 - j
+    ndec = np.where(has_dot, ndec, 0).astype(np.intp)  # (K,) digits after the '.'
 
-    # bit 8j+7 set <=> the dot is byte j of its word; frexp gives the bit index exactly (powers of two)
-    j_hi = (np.frexp(dot_hi.astype(np.float64))[1] - 8) >> 3
-    j_lo = (np.frexp(dot_lo.astype(np.float64))[1] - 8) >> 3
-    ndec = np.where(has_hi, 7 - j_hi, np.where(has_lo, 15 - j_lo, 0))  # (K,) digits after the '.'
-    f_hi = np.minimum(ndec, 8)
-    frac_hi, frac_lo = _keep_last(hi, f_hi), _keep_last(lo, ndec - f_hi)
+    eight = _eight_digits(v)  # (2, K)
+    whole = eight[0] * np.uint64(10**8) + eight[1]  # dot read as 0: I * 10**(ndec+1) + F
+    frac = whole % np.take(_POW10_INT, ndec)  # F
+    mantissa = np.where(has_dot, (whole - frac) // np.uint64(10) + frac, whole)  # I * 10**ndec + F
 
-    tens8 = np.uint64(10**8)
-    whole = _eight_digits(lo) * tens8 + _eight_digits(hi)  # int part * 10**(ndec+1) + fraction
-    frac = _eight_digits(frac_lo) * tens8 + _eight_digits(frac_hi)
-    mantissa = np.where(has_dot, (whole + np.uint64(9) * frac) // np.uint64(10), whole)  # digits, no '.'
-
-    ndig = body - has_dot
-    fast = all_digits & one_dot & (length - signed <= _W) & (ndig >= 1) & (ndig <= _MAX_FAST_DIGITS)
+    ndig = raw - has_dot
+    fast = digits[0] & digits[1] & (ndots <= 1) & (ndig >= 1) & (ndig <= _MAX_FAST_DIGITS)
     values = mantissa.astype(np.float64) / np.take(_POW10, ndec)
-    values[negative] *= -1.0
+    np.negative(values, out=values, where=negative)
     values[~fast] = np.nan
     return values
-
-
-def _all_digits(w: np.ndarray) -> np.ndarray:
-    """True where all 8 bytes of the word are ASCII digits."""
-    return ((w & _HIGH) | (((w + _SIX) & _HIGH) >> np.uint64(4))) == _THREES
