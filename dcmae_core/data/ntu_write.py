@@ -105,10 +105,20 @@ def write_skeleton(path: str | os.PathLike[str], skeleton: Skeleton) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("ascii"))
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode open() would
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def _project(xyz: np.ndarray, camera: tuple[float, float, float, float]) -> np.ndarray:
