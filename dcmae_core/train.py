@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from dcmae_core.cli import common, data_commands, model_commands, run_commands, synth_commands
+from dcmae_core.cli import common, data_commands, live_commands, model_commands, run_commands, synth_commands
 from dcmae_core.config import ConfigError
 
 log = logging.getLogger("dcmae_core")
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth_commands.add_commands(sub)
     model_commands.add_commands(sub)
     run_commands.add_commands(sub)
+    live_commands.add_commands(sub)
     return parser
 
 

@@ -35,6 +35,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--all-classes", action="store_true", help="all 60/120 NTU classes even if some are absent"
     )
+    p.add_argument("--jsonl", action="store_true", help="progress as JSON lines on stdout (no progress bar)")
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser(
@@ -129,10 +130,26 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def cmd_prepare(args: argparse.Namespace) -> int:
     from dcmae_core.data.prepare import prepare_ntu
 
+    jsonl = getattr(args, "jsonl", False)
+
+    def emit(record: dict) -> None:
+        print(json.dumps(record), flush=True)
+
+    on_sample = None
+    if jsonl:  # the total is the file count (files already done by an interrupted run are not redone)
+        total = sum(1 for _ in Path(args.ntu_dir).rglob("*.skeleton")) if Path(args.ntu_dir).is_dir() else 0
+        emit({"event": "start", "files": total})
+
+        def on_sample(k: int) -> None:
+            emit({"event": "progress", "done": k, "files": total})
+
     res = prepare_ntu(
         args.ntu_dir, args.out, workers=args.workers, copy_single_actor=args.copy_single_actor,
-        all_classes=args.all_classes, progress=True,
+        all_classes=args.all_classes, progress=not jsonl, on_sample=on_sample,
     )  # fmt: skip
+    if jsonl:
+        emit({"event": "end", "out": str(res.root), "dataset": res.dataset, "samples": res.num_samples,
+              "skipped": res.num_failed, "excluded": res.num_excluded})
     log.info(
         "%s cache at %s: %d samples, %d bad file(s) skipped, %d excluded by the official lists",
         res.dataset, res.root, res.num_samples, res.num_failed, res.num_excluded,
