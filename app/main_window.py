@@ -27,10 +27,13 @@ from app.views import SkeletonViewBase, create_view
 from app.views.base import error_vmax
 from app.widgets.dialogs import show_error
 from app.widgets.inference_panel import InferencePanel
+from app.widgets.live_panel import LivePanel
 from app.widgets.mask_editor import MaskEditor
 from app.widgets.results import ColorBar, ResultsPanel
 from app.widgets.timeline import TimelineWidget
+from app.widgets.training_panel import TrainingPanel
 from app.workers.inference import InferenceService
+from app.workers.live import LiveSession, ntu25_layout_info
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
@@ -121,6 +124,18 @@ class MainWindow(QMainWindow):
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
+        # training and live capture: docks hidden until asked for (Tools menu)
+        self.training_panel = TrainingPanel()
+        self.live_session = LiveSession(self)
+        self.live_panel = LivePanel(self.state, self.live_session, lambda: self.service.predictor,
+                                    layout_info=ntu25_layout_info())
+        for name, widget in (("Training", self.training_panel), ("Live", self.live_panel)):
+            dock = QDockWidget(name, self)
+            dock.setObjectName(f"dock_{name}")
+            dock.setWidget(widget)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            dock.hide()
+            self.docks[name] = dock
         self.menus = build_menus(self)
         self._wire()
         self._restore_layout()
@@ -160,6 +175,9 @@ class MainWindow(QMainWindow):
         self.results.error_plot.seek_requested.connect(self._seek)
         st.reconstruction_changed.connect(self._on_reconstruction)
         st.sequence_changed.connect(self._on_sequence)
+        self.training_panel.open_checkpoint_requested.connect(self.start_checkpoint)
+        self.live_panel.fit_requested.connect(lambda: [v.fit() for v in self.views])
+        self.live_panel.status_message.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
 
     def _seek(self, frame: int) -> None:
         self.player.set_playing(False)
@@ -251,8 +269,15 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
 
+    def show_panel(self, name: str) -> None:
+        """Show and raise a dock ("Training", "Live", ...)."""
+        self.docks[name].show()
+        self.docks[name].raise_()
+
     def closeEvent(self, ev) -> None:  # noqa: N802
         self.player.set_playing(False)
+        self.live_panel.shutdown()
+        self.training_panel.shutdown()
         self.service.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())

@@ -8,9 +8,9 @@ import shlex
 from pathlib import Path
 
 import pytest
+from shared_data import NTU_MALFORMED, NTU_SAMPLES
 
 from app.workers.training import RunOptions, scan_runs, summarise_run
-from shared_data import NTU_MALFORMED, NTU_SAMPLES
 
 RUN_TIMEOUT_MS = 180_000  # generous: 2 shared cores, torch import in the subprocess
 
