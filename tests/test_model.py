@@ -9,6 +9,7 @@ from dcmae_core.config import build_config
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.model.masking import missing_joint_mask
 from dcmae_core.model.objectives import masked_mse
+from dcmae_core.model.stta import AxisConvBN, ShiftSum
 
 
 @pytest.fixture(autouse=True)
@@ -154,3 +155,23 @@ def test_reconstruct_with_missing_joint_mask_and_bad_input():
         model.forward_pretrain(torch.randn(1, 2, t, 17, 3), torch.ones(1, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match="method"):
         model.reconstruct(x, removed, torch.ones(1, 2, dtype=torch.bool), method="magic")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("axis,kernel", [(1, 5), (2, 3), (2, 5)])
+def test_axis_conv_equals_sttformer_conv2d(axis, kernel):
+    """The channels-last matmul + shifted-sum conv computes exactly STTFormer's Conv2d (1,K) / (K,1)."""
+    conv = AxisConvBN(4, 6, kernel, axis=axis).double().eval()
+    with torch.no_grad():
+        conv.bn.running_mean.normal_()
+        conv.bn.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(2, 9, 3, 4, dtype=torch.double, requires_grad=True)  # (B, L, P, D)
+    w = conv.weight.view(4, kernel, 6).permute(2, 0, 1)  # (D_out, D_in, K)
+    w = w[:, :, :, None] if axis == 1 else w[:, :, None, :]
+    pad = (kernel // 2, 0) if axis == 1 else (0, kernel // 2)
+    ref = torch.nn.functional.conv2d(x.permute(0, 3, 1, 2), w, conv.bias, padding=pad)  # (B, D_out, L, P)
+    ref = torch.nn.functional.batch_norm(ref, conv.bn.running_mean, conv.bn.running_var, conv.bn.weight,
+                                         conv.bn.bias).permute(0, 2, 3, 1)
+    assert torch.allclose(conv(x), ref, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda z, b: ShiftSum.apply(z, b, axis),
+                                    (torch.randn(2, 4, 3, kernel, 2, dtype=torch.double, requires_grad=True),
+                                     torch.randn(2, dtype=torch.double, requires_grad=True)))

@@ -66,18 +66,18 @@ class LinearBN(nn.Module):
 
 
 class ShiftSum(torch.autograd.Function):
-    """out[i] = Σ_k z[i + k - K//2, k] along `axis` (zero outside): z (..., K, D) -> (..., D).
+    """out[i] = bias + Σ_k z[i + k - K//2, k] along `axis` (zero outside): z (..., K, D) -> (..., D).
 
     The K taps of a conv after its matmul. Backward writes each tap's gradient once into one buffer
     (autograd through `select` would allocate and fill a full-size zero tensor per tap).
     """
 
     @staticmethod
-    def forward(ctx, z: torch.Tensor, axis: int) -> torch.Tensor:
+    def forward(ctx, z: torch.Tensor, bias: torch.Tensor, axis: int) -> torch.Tensor:
         kernel = z.shape[-2]
         c = kernel // 2
         ctx.axis, ctx.kernel = axis, kernel
-        out = z.select(-2, c).clone()  # (..., D)
+        out = z.select(-2, c) + bias  # (..., D)
         n = out.shape[axis]
         for k in range(kernel):
             s = k - c
@@ -91,20 +91,22 @@ class ShiftSum(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
         axis, kernel = ctx.axis, ctx.kernel
         c, n = kernel // 2, grad.shape[axis]
-        gz = grad.new_zeros(*grad.shape[:-1], kernel, grad.shape[-1])  # (..., K, D)
+        gz = grad.new_empty(*grad.shape[:-1], kernel, grad.shape[-1])  # (..., K, D)
         for k in range(kernel):
             s = k - c
+            gk = gz.select(-2, k)  # grad of z[j, k] = grad[j - s], zero where j - s falls outside
             if abs(s) >= n:
-                continue
-            gk = gz.select(-2, k)  # grad of z[j, k] = grad[j - s]
-            if s >= 0:
+                gk.zero_()
+            elif s >= 0:
                 gk.narrow(axis, s, n - s).copy_(grad.narrow(axis, 0, n - s))
+                gk.narrow(axis, 0, s).zero_()
             else:
                 gk.narrow(axis, 0, n + s).copy_(grad.narrow(axis, -s, n + s))
-        return gz, None
+                gk.narrow(axis, n + s, -s).zero_()
+        return gz, grad.reshape(-1, grad.shape[-1]).sum(0), None
 
 
 class AxisConvBN(nn.Module):
@@ -125,8 +127,9 @@ class AxisConvBN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = (x @ self.weight).unflatten(-1, (self.kernel, self.out_dim))  # (..., K, D_out)
-        out = z.squeeze(-2) if self.kernel == 1 else ShiftSum.apply(z, self.axis)  # (..., D_out)
-        return batch_norm(out + self.bias, self.bn)
+        if self.kernel == 1:
+            return batch_norm(z.squeeze(-2) + self.bias, self.bn)
+        return batch_norm(ShiftSum.apply(z, self.bias, self.axis), self.bn)  # (..., D_out)
 
 
 class STTABlock(nn.Module):
@@ -170,11 +173,12 @@ class STTABlock(nn.Module):
         y = torch.bmm(attn.reshape(b, h * l, l), x.reshape(b, l, p * din))  # (B, H*L, P*D_in)
         y = y.view(b, h, l, p, din).permute(0, 2, 3, 1, 4).reshape(b, l, p, h * din)  # (B, L, P, H*D_in)
         res = x if self.res is None else self.res(x)  # (B, L, P, D_out)
-        out = F.leaky_relu(self.out_conv(y) + res, 0.1)
-        out = F.leaky_relu(self.ff(out) + res, 0.1)
+        # In-place activations on fresh sums: one activation-sized tensor less to keep per step.
+        out = F.leaky_relu_(self.out_conv(y) + res, 0.1)
+        out = F.leaky_relu_(self.ff(out) + res, 0.1)
         # Inter-frame feature aggregation along the tuple axis.
         tres = out if self.tuple_res is None else self.tuple_res(out)
-        return F.leaky_relu(self.tuple_conv(out) + tres, 0.1)  # (B, L, P, D_out)
+        return F.leaky_relu_(self.tuple_conv(out) + tres, 0.1)  # (B, L, P, D_out)
 
 
 class STTAEncoder(nn.Module):
