@@ -153,6 +153,10 @@ def test_reconstruct_with_missing_joint_mask_and_bad_input():
         model.reconstruct(x[:, :, :7], removed[:, :, :7], torch.ones(1, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match="V=25"):
         model.forward_pretrain(torch.randn(1, 2, t, 17, 3), torch.ones(1, 2, dtype=torch.bool))
+    nobody = torch.zeros(1, 2, dtype=torch.bool)
+    assert torch.equal(model.reconstruct(x, removed, nobody), x)
+    with pytest.raises(ValueError, match="no valid person"):
+        model.forward_pretrain(x, nobody)
     with pytest.raises(ValueError, match="method"):
         model.reconstruct(x, removed, torch.ones(1, 2, dtype=torch.bool), method="magic")  # type: ignore[arg-type]
 

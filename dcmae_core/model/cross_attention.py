@@ -45,11 +45,14 @@ class SpatioTemporalCrossAttention(nn.Module):
         self.temporal = CrossAttention(dim, num_heads)
         self.spatial = CrossAttention(dim, num_heads)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """x decoder grid (B, T, V, D), z encoder grid (B, T, V, D) -> (B, T, V, D)."""
+    def forward(self, x: torch.Tensor, z: torch.Tensor, zt: torch.Tensor | None = None) -> torch.Tensor:
+        """x decoder grid (B, T, V, D), z encoder grid (B, T, V, D) -> (B, T, V, D).
+
+        zt: z already arranged per joint, (B*V, T, D) (the decoder computes it once for all blocks)."""
         b, t, v, d = x.shape
         xt = x.transpose(1, 2).reshape(b * v, t, d)  # (B*V, T, D): one sequence per joint
-        zt = z.transpose(1, 2).reshape(b * v, t, d)  # (B*V, T, D)
+        if zt is None:
+            zt = z.transpose(1, 2).reshape(b * v, t, d)  # (B*V, T, D)
         x = x + self.temporal(xt, zt).view(b, v, t, d).transpose(1, 2)  # (B, T, V, D)
         xs = x.reshape(b * t, v, d)  # (B*T, V, D): one sequence per frame
         x = x + self.spatial(xs, z.reshape(b * t, v, d)).view(b, t, v, d)  # (B, T, V, D)
@@ -66,8 +69,9 @@ class CSTTABlock(nn.Module):
         self.cross = SpatioTemporalCrossAttention(dim, cross_heads) if cross_attention else None
         self.stta = STTABlock(dim, dim, qk_dim, stta_heads, tuple_len * num_joints, token_kernel=token_kernel)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
-        """x (B, T, V, D), z (B, T, V, D) encoder memory (unused without cross-attention) -> (B, T, V, D)."""
+    def forward(self, x: torch.Tensor, z: torch.Tensor | None, zt: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, V, D), z (B, T, V, D) encoder memory (unused without cross-attention), zt its per-joint
+        arrangement (B*V, T, D) or None -> (B, T, V, D)."""
         if self.cross is not None:
-            x = self.cross(x, z)
+            x = self.cross(x, z, zt)
         return from_tokens(self.stta(to_tokens(x, self.tuple_len)), self.tuple_len)  # (B, T, V, D)

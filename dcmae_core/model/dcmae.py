@@ -94,6 +94,8 @@ class DCMAE(nn.Module):
         mask = spatiotemporal_mask(n * m, t_len, v, self.mask_cfg.frame_ratio, self.mask_cfg.joint_ratio,
                                    self.tuple_len, generator, x.device)
         rows = _present_rows(person_valid)  # (B,)
+        if rows.numel() == 0:
+            raise ValueError("forward_pretrain: no valid person in the batch (person_valid is all False)")
         x0 = x.reshape(n * m, t_len, v, c)[rows]  # (B, T, V, C)
         removed = mask.removed[rows]  # (B, T, V)
         keep = mask.keep[rows]  # (B, Tk)
@@ -132,6 +134,8 @@ class DCMAE(nn.Module):
         if method not in ("one_step", "iterative"):
             raise ValueError(f"unknown reconstruction method {method!r}; use 'one_step' or 'iterative'")
         rows = _present_rows(person_valid)  # (B,)
+        if rows.numel() == 0:
+            return x.clone()  # nobody to reconstruct
         xp = x.reshape(n * m, t_len, v, c)[rows]  # (B, T, V, C)
         rp = removed.reshape(n * m, t_len, v)[rows]  # (B, T, V)
         memory = self.forward_encoder(xp, rp, None)  # (B, T, V, D)

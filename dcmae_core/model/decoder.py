@@ -36,6 +36,7 @@ class DCMAEDecoder(nn.Module):
         super().__init__()
         d = cfg.decoder_dim
         self.diffusion, self.num_frames, self.dim = cfg.diffusion, num_frames, d
+        self.cross_attention = cfg.cross_attention
         self.encoder_proj = nn.Linear(encoder_dim, d)  # encoder features -> decoder width
         self.dropped_token = nn.Parameter(torch.zeros(d))  # memory where whole frames were dropped
         self.pos_time = nn.Parameter(torch.zeros(num_frames, d))  # learned temporal position embedding
@@ -88,6 +89,8 @@ class DCMAEDecoder(nn.Module):
             masked = self.mask_token.to(memory.dtype).expand_as(memory)
         h = torch.where(removed[..., None], masked, memory) + pos  # (B, T, V, D)
         z = memory + pos  # (B, T, V, D)
+        b, t, v, d = z.shape
+        zt = z.transpose(1, 2).reshape(b * v, t, d) if self.cross_attention else None  # (B*V, T, D) per joint
         for block in self.blocks:
-            h = block(h, z)
+            h = block(h, z, zt)
         return self.head(self.norm(h))  # (B, T, V, C)
