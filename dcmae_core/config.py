@@ -60,6 +60,10 @@ class ModelConfig:
     cross_attention: bool = True  # False: decoder blocks are STTA only (paper Table 5)
     diffusion: bool = True  # False: masked positions get a mask token, no timestep (SkeletonMAE)
     head_dropout: float = 0.0  # dropout before the linear classifier
+    # Recompute each decoder block's activations in the backward pass instead of keeping them: pretraining
+    # memory falls several-fold for ~a third more time (docs/benchmarks.md). BatchNorm running statistics are
+    # then updated twice per step (forward and recompute), which only changes their averaging rate.
+    checkpoint_decoder: bool = False
 
 
 @dataclass

@@ -26,11 +26,20 @@ OCCLUSION = [0.05, 0.1, 0.2]
 METHODS = {"DCMAE": [], "SkeletonMAE": SKELETONMAE}
 
 
-def demo_cells() -> list[Cell]:
+def few_label_finetune(epochs: int, ratio: float, cap: float = 4.0) -> list[str]:
+    """Finetuning overrides for a label ratio: an epoch of 5 % of a small corpus is one or two steps, so the
+    few-label runs get min(1/ratio, cap) times the epochs (still fewer steps than the full-label run), with
+    four evaluations (evaluating the test split costs more than training on a few labels)."""
+    n = max(epochs, round(epochs * min(1.0 / ratio, cap)))
+    return [f"train.finetune_epochs={n}", f"train.eval_every={max(1, n // 4)}"]
+
+
+def demo_cells(finetune_epochs: int = 10) -> list[Cell]:
     cells = []
     for name, over in METHODS.items():
         cells.append(Cell(name, over, 1.0, OCCLUSION))
-        cells += [Cell(f"{name} {int(r * 100)} %", over, r) for r in (0.1, 0.05)]
+        cells += [Cell(f"{name} {int(r * 100)} %", over, r, finetune=few_label_finetune(finetune_epochs, r))
+                  for r in (0.1, 0.05)]
     return cells
 
 
@@ -138,7 +147,7 @@ def run_demo(out: str | Path, preset: str = "demo", count: int = 1200, seed: int
     cache = make_corpus(out, count, seed)
     base = build_config(preset, [f"data.root={cache}", *(overrides or [])])
     results = {}
-    for cell in demo_cells():
+    for cell in demo_cells(base.train.finetune_epochs):
         log.info("demo: %s", cell.name)
         cfg = apply_overrides(config_from_dict(base.to_dict()), [])
         results[cell.name] = run_cell(cell, cfg, out, jsonl=jsonl)

@@ -48,6 +48,7 @@ class Cell:
     label_ratio: float = 1.0
     occlusion: list[float] = field(default_factory=list)
     paper_key: str = ""  # key into PAPER[table] for the row's paper number
+    finetune: list[str] = field(default_factory=list)  # overrides of this cell's finetuning only
 
 
 def table_cells(table: int) -> list[Cell]:
@@ -91,19 +92,20 @@ def run_cell(cell: Cell, base: Config, out_dir: Path, jsonl: bool = False) -> di
     from dcmae_core.evaluation import evaluate_checkpoint
     from dcmae_core.stages import run_finetune, run_pretrain
 
-    result_file = out_dir / "cells" / _key(cell.pretrain + [f"labels={cell.label_ratio}",
-                                                             f"occ={cell.occlusion}"]) / "result.json"
+    result_file = out_dir / "cells" / _key(cell.pretrain + [f"labels={cell.label_ratio}", f"occ={cell.occlusion}"]
+                                           + cell.finetune) / "result.json"
     if result_file.exists():
         return json.loads(result_file.read_text())
     cfg = apply_overrides(config_from_dict(base.to_dict()), cell.pretrain)
     pre_dir = out_dir / "pretrain" / _key(cell.pretrain)
     if not _finished(pre_dir):
-        run_pretrain(cfg, pre_dir, resume=(pre_dir / "last.pt").exists(), jsonl=jsonl)
-    fin_cfg = apply_overrides(config_from_dict(cfg.to_dict()), [f"data.label_ratio={cell.label_ratio}"])
+        _check_done(run_pretrain(cfg, pre_dir, resume=(pre_dir / "last.pt").exists(), jsonl=jsonl), pre_dir)
+    fin_cfg = apply_overrides(config_from_dict(cfg.to_dict()), [f"data.label_ratio={cell.label_ratio}",
+                                                                   *cell.finetune])
     fin_dir = result_file.parent / "finetune"
     if not _finished(fin_dir):
-        run_finetune(fin_cfg, fin_dir, pretrained=str(pre_dir / "last.pt"),
-                     resume=(fin_dir / "last.pt").exists(), jsonl=jsonl)
+        _check_done(run_finetune(fin_cfg, fin_dir, pretrained=str(pre_dir / "last.pt"),
+                                 resume=(fin_dir / "last.pt").exists(), jsonl=jsonl), fin_dir)
     ev = evaluate_checkpoint(fin_dir / "best.pt", occlusion=cell.occlusion)
     res = {"cell": cell.name, "overrides": cell.pretrain, "label_ratio": cell.label_ratio,
            "best_top1": ev["full"]["top1"], "last_top1": _last_top1(fin_dir),
@@ -112,6 +114,16 @@ def run_cell(cell: Cell, base: Config, out_dir: Path, jsonl: bool = False) -> di
     result_file.parent.mkdir(parents=True, exist_ok=True)
     result_file.write_text(json.dumps(res, indent=1))
     return res
+
+
+class SweepStopped(RuntimeError):
+    """A stage was stopped (SIGTERM/SIGINT) after saving its checkpoint: the sweep ends; rerun to resume."""
+
+
+def _check_done(result: dict[str, Any], run_dir: Path) -> None:
+    if not result.get("finished", True):
+        raise SweepStopped(f"stopped in {run_dir} after saving its checkpoint; run the same command again to "
+                           f"resume")
 
 
 def _finished(run_dir: Path) -> bool:

@@ -134,7 +134,7 @@ class Predictor:
         mask = self._fit_persons(removed) & present[:, :, None]  # (M, T, V)
         x[mask] = 0.0  # the model never sees what it must fill
         out = x.copy()
-        gen = torch.Generator(device=self.device).manual_seed(int(seed))
+        gen = torch.Generator().manual_seed(int(seed))  # noise drawn on the CPU: same result on every device
         starts = self._windows(length)
         for i, s in enumerate(starts):
             idx = np.clip(np.arange(s, s + self.num_frames), 0, length - 1)  # short clips repeat the last frame

@@ -68,6 +68,13 @@ def resolve_device(pref: str, ctx: DistContext | None = None) -> torch.device:
     return dev
 
 
+def enable_tf32(device: torch.device) -> None:
+    """TF32 for the fp32 matmuls and convs left outside bf16 autocast on CUDA (a no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+
 def autocast_dtype(train_cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
     """bf16 (or fp16) autocast on CUDA; None = full precision (always on the CPU)."""
     if device.type != "cuda" or train_cfg.amp == "off":

@@ -30,6 +30,7 @@ from dcmae_core.runs import (
     RunLogger,
     autocast_dtype,
     build_optimizer,
+    enable_tf32,
     init_distributed,
     resolve_device,
     seed_everything,
@@ -221,6 +222,7 @@ def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: 
     cfg = _config_for_resume(cfg, payload)
     ctx = init_distributed(cfg.train.device)
     device = resolve_device(cfg.train.device, ctx)
+    enable_tf32(device)
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
@@ -240,6 +242,7 @@ def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None
     cfg = _config_for_resume(cfg, payload)
     ctx = init_distributed(cfg.train.device)
     device = resolve_device(cfg.train.device, ctx)
+    enable_tf32(device)
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)

@@ -124,6 +124,33 @@ def test_gradients_reach_encoder_and_decoder(overrides):
     assert model.decoder.blocks[-1].stta.ff.linear.weight.grad.abs().sum() > 0
 
 
+def test_decoder_checkpointing_gives_the_same_loss_and_gradients():
+    """Recomputing decoder activations in backward changes memory, not the maths."""
+    x = torch.randn(2, 2, make()[1], 25, 3)
+    valid = torch.tensor([[True, True], [True, False]])
+    grads, kept = [], []
+    for flag in ("false", "true"):
+        model, _ = make(overrides=[f"model.checkpoint_decoder={flag}"])
+        saved: list[int] = []
+
+        def pack(t: torch.Tensor, saved: list[int] = saved) -> torch.Tensor:
+            saved.append(t.numel())
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss = model.forward_pretrain(x, valid, gen(3)).loss
+        loss.backward()
+        grads.append((float(loss.detach()), {n: p.grad.clone() for n, p in model.named_parameters()
+                                             if p.grad is not None}))
+        kept.append(sum(saved))
+    assert kept[1] < 0.6 * kept[0]  # far fewer activations kept for backward
+    (loss_a, ga), (loss_b, gb) = grads
+    assert loss_a == pytest.approx(loss_b, rel=1e-6)
+    assert ga.keys() == gb.keys() and any(n.startswith("decoder.blocks.") for n in gb)
+    for name in ga:
+        assert torch.allclose(ga[name], gb[name], rtol=1e-4, atol=1e-6), name
+
+
 def test_tiny_model_overfits_one_batch():
     model, t = make()
     x = torch.randn(1, 2, t, 25, 3, generator=gen(3))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -129,8 +130,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command_line() -> str:
-    return "python -m dcmae_core.train " + " ".join(sys.argv[1:])
+def _command_line(args: argparse.Namespace) -> str:
+    return "python -m dcmae_core.train " + shlex.join(getattr(args, "argv", sys.argv[1:]))
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
@@ -138,7 +139,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     args.overrides = [f"data.root={args.data}", *args.overrides]
     cfg = config_from_args(args)
-    text = run_experiment(args.table, cfg, Path(args.out), jsonl=args.jsonl, command=_command_line())
+    text = run_experiment(args.table, cfg, Path(args.out), jsonl=args.jsonl, command=_command_line(args))
     print(text)
     return 0
 
@@ -147,7 +148,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dcmae_core.demo import run_demo
 
     report = run_demo(args.out, preset=args.preset, count=args.count, seed=args.seed, overrides=args.overrides,
-                      jsonl=args.jsonl, install=args.install_checkpoint, command=_command_line())
+                      jsonl=args.jsonl, install=args.install_checkpoint, command=_command_line(args))
     print(report.read_text())
     return 0
 

@@ -14,6 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from dcmae_core.config import ModelConfig
 from dcmae_core.model.cross_attention import CSTTABlock
@@ -56,6 +57,7 @@ class DCMAEDecoder(nn.Module):
         )
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, in_channels)
+        self.checkpoint_blocks = cfg.checkpoint_decoder  # recompute block activations in backward
 
     def positions(self, num_frames: int) -> torch.Tensor:
         """(T, V, D) temporal + spatial position embeddings; linearly resampled when T != num_frames."""
@@ -91,6 +93,7 @@ class DCMAEDecoder(nn.Module):
         z = memory + pos  # (B, T, V, D)
         b, t, v, d = z.shape
         zt = z.transpose(1, 2).reshape(b * v, t, d) if self.cross_attention else None  # (B*V, T, D) per joint
+        recompute = self.checkpoint_blocks and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            h = block(h, z, zt)
+            h = checkpoint(block, h, z, zt, use_reentrant=False) if recompute else block(h, z, zt)
         return self.head(self.norm(h))  # (B, T, V, C)
