@@ -47,6 +47,7 @@ class ViewPane(QWidget):
         super().__init__(parent)
         self.view = view
         view.state.reconstruction_changed.connect(lambda: self._on_source(self.view.source))
+        view.state.display_changed.connect(self._update_colorbar)  # error colouring switched on/off
         self.source = QComboBox()
         self.source.addItems(list(render.SOURCES))
         self.source.setCurrentText(view.source)
@@ -67,8 +68,12 @@ class ViewPane(QWidget):
 
     def _on_source(self, source: str) -> None:
         self.view.set_source(source)
-        has_recon = self.view.state.reconstruction is not None
-        self.colorbar.setVisible(source == "reconstruction" and has_recon)
+        self._update_colorbar()
+
+    def _update_colorbar(self) -> None:
+        st, source = self.view.state, self.view.source
+        # the colour bar only where joints are coloured by error (not live: there is no ground truth)
+        self.colorbar.setVisible(source == "reconstruction" and st.reconstruction is not None and st.error_colors)
 
 
 class MainWindow(QMainWindow):

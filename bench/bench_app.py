@@ -97,26 +97,34 @@ def main() -> int:
         print("event-loop gap during inference: n/a (no checkpoint: pass --checkpoint)")
         return 0
 
-    async def measure() -> tuple[float, float, bool]:
+    async def measure() -> tuple[float, float, float, bool]:
         ok = await win.start_checkpoint(ckpt)
         if not ok:
-            return float("nan"), 0.0, False
+            return float("nan"), float("nan"), 0.0, False
         win.controller.mask_missing(0.1, seed=0)
-        gaps, last = [], time.perf_counter()
+        await asyncio.sleep(0.5)  # let the repaint of the new mask happen before timing
+        arrived: list[float] = []  # when the result reached the GUI thread
+        win.state.predictions_changed.connect(lambda: arrived.append(time.perf_counter()))
+        gaps, last = [], time.perf_counter()  # (start, end) of each loop iteration
         start = last
         task = win.start_inference(method=args.method)
         while not task.done():
             await asyncio.sleep(0.002)
             now = time.perf_counter()
-            gaps.append(now - last)
+            gaps.append((last, now))
             last = now
-        return max(gaps) if gaps else 0.0, time.perf_counter() - start, task.result()
+        t_res = arrived[0] if arrived else float("inf")
+        during = [b - a for a, b in gaps if b < t_res]  # the worker computing, the loop serving the GUI
+        applying = [b - a for a, b in gaps if b >= t_res]  # the GUI thread drawing the result
+        return (max(during) if during else 0.0, max(applying) if applying else 0.0,
+                time.perf_counter() - start, task.result())
 
     with loop:
-        gap, took, ok = loop.run_until_complete(measure())
+        gap, apply_gap, took, ok = loop.run_until_complete(measure())
     dev = (win.state.model_info or {}).get("device", "?")
-    print(f"inference ({args.method}, {Path(ckpt).name}, {dev}): {took:.2f} s, ok={ok}; "
-          f"largest event-loop gap {gap * 1000:.1f} ms (target <= 50 ms)")
+    print(f"inference ({args.method}, {Path(ckpt).name}, {dev}): {took:.2f} s, ok={ok}; largest event-loop gap "
+          f"while it runs {gap * 1000:.1f} ms (target <= 50 ms); drawing the result in the GUI thread "
+          f"{apply_gap * 1000:.1f} ms")
     win.service.shutdown()
     win.close()
     return 0

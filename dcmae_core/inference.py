@@ -81,9 +81,15 @@ class Predictor:
         }
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path | None = None, device: str = "auto") -> Predictor:
+    def from_checkpoint(cls, path: str | Path | None = None, device: str = "auto",
+                        cpu_threads: int | None = None) -> Predictor:
+        """`cpu_threads`: on the CPU, compute with this many threads (an interactive app leaves one core to its
+        GUI thread: on 2 cores that halves the event loop's largest gap, docs/benchmarks.md)."""
         path = Path(path) if path else DEMO_CHECKPOINT
-        return cls(load_checkpoint(path), device=device)
+        pred = cls(load_checkpoint(path), device=device)
+        if cpu_threads is not None and pred.device == "cpu":
+            torch.set_num_threads(max(1, int(cpu_threads)))
+        return pred
 
     # ------------------------------------------------------------------ helpers
     def _standardise(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -86,7 +86,7 @@ def plot_filmstrip(original: np.ndarray, removed: np.ndarray, reconstructed: np.
             ("reconstructed", reconstructed, removed, False))
     fig, axes = plt.subplots(3, len(frames), figsize=(1.9 * len(frames), 6.0), dpi=110, squeeze=False)
     valid = np.abs(original).sum(axis=(1, 2, 3)) > 0
-    pts = original[valid].reshape(-1, 3)
+    pts = np.concatenate([original[valid].reshape(-1, 3), reconstructed[valid].reshape(-1, 3)])  # fits both
     pts = pts[np.abs(pts).sum(axis=1) > 0]
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     pad = 0.1 * float(max(hi[0] - lo[0], hi[1] - lo[1], 0.5))

@@ -93,8 +93,11 @@ class ErrorPlot(pg.PlotWidget):
             self.curve.setData([], [])
             return
         frames = np.arange(1, len(errors) + 1, dtype=np.float64)
-        self.curve.setData(frames, np.asarray(errors, np.float64))
+        values = np.asarray(errors, np.float64)
+        self.curve.setData(frames, values)
         self.setXRange(1, max(len(errors), 2), padding=0.02)
+        top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+        self.setYRange(0, max(top, 1.0), padding=0.05)  # the range was fixed at 0-1 when the sequence opened
 
     def _on_sequence(self) -> None:
         self.set_errors(None)

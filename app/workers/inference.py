@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,8 @@ def _load(path: str | None, device: str) -> object:
 
     if path is not None and not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file")
-    return Predictor.from_checkpoint(path, device=device)
+    # on the CPU, leave one core to the GUI thread so the window stays fluid while the model computes
+    return Predictor.from_checkpoint(path, device=device, cpu_threads=max(1, (os.cpu_count() or 2) - 1))
 
 
 def demo_checkpoint_path() -> Path | None:

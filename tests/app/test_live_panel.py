@@ -12,6 +12,7 @@ import uuid
 import numpy as np
 import pytest
 
+from app.main_window import ViewPane
 from app.workers.live import LiveSnapshot, display_arrays
 
 pylsl = pytest.importorskip("pylsl")
@@ -98,6 +99,7 @@ def test_lsl_stream_recognised_in_the_app(live_window, qtbot, frames, tmp_path):
         assert st.predictions.get("reconstruction") and st.recon_mask.any()
         assert st.mask[0, :, 4:8].any() and not st.mask[0, :, 0].any()  # the arm, never the spine
         assert not st.error_colors  # reconstructed joints drawn in one distinct colour
+        assert all(pane.colorbar.isHidden() for pane in win.findChildren(ViewPane))  # no error scale live
         assert "fps" in panel.rate.text() and "latency" in panel.rate.text()
         before = st.sequence.data.copy()
         qtbot.wait(400)

@@ -142,3 +142,27 @@ def test_compare_modes_and_shortcut_reference(window):
     text = keyboard_reference_text()
     for key in ("Space", "Ctrl+Z", "Esc"):
         assert key in text
+
+
+def test_error_colour_bar_follows_the_error_colouring(window):
+    window.open_path(A058)
+    st = window.state
+    window.controller.mask_spec("right-arm")
+    assert window.right.colorbar.isHidden()  # no reconstruction yet
+    assert st.set_result(st.version, st.sequence.data + 0.01, {})
+    assert not window.right.colorbar.isHidden() and window.left.colorbar.isHidden()
+    st.set_error_colors(False)  # what live mode does: no ground truth, no error scale
+    assert window.right.colorbar.isHidden()
+    st.set_error_colors(True)
+    assert not window.right.colorbar.isHidden()
+
+
+def test_error_plot_shows_the_whole_error_range(window):
+    window.open_path(A058)
+    st = window.state
+    window.controller.mask_spec("right-arm")
+    assert st.set_result(st.version, st.sequence.data + 0.3, {})  # every filled joint 52 cm off
+    plot = window.results.error_plot
+    assert np.nanmax(plot.errors) > 40
+    (_, _), (y0, y1) = plot.plotItem.vb.viewRange()
+    assert y0 <= 0 and y1 >= np.nanmax(plot.errors)
