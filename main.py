@@ -33,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--compare", default="side by side", help="'side by side', 'overlay' or 'single'")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot, WxH")
     p.add_argument("--no-gl", action="store_true", help="use the 2D projection view instead of OpenGL")
+    p.add_argument("--browse", metavar="DIR_OR_NPZ",
+                   help="list a folder of .skeleton files, a prepared dataset or an .npz in the Browser dock")
     return p.parse_args(argv)
 
 
@@ -47,6 +49,8 @@ async def _startup(win, args: argparse.Namespace) -> int:
 
     files = args.files or ([str(bundled_sample())] if bundled_sample() else [])
     opened = [f for f in files if win.open_path(f)]
+    if args.browse:
+        win.browse(args.browse)
     ckpt = args.checkpoint or win.settings.value("last_checkpoint") or None
     if ckpt and not Path(str(ckpt)).is_file() and not args.checkpoint:
         ckpt = None

@@ -40,6 +40,29 @@ class Controller(QObject):
         self.file_opened.emit(str(path))
         return True
 
+    def scan(self, path: str | Path) -> list | None:
+        """The browser entries of a folder, a prepared dataset or an .npz; None (and an error) if unreadable."""
+        try:
+            entries = core_bridge.scan_source(path)
+        except (ValueError, OSError) as exc:
+            self.error.emit("Cannot browse", str(exc))
+            return None
+        self.status.emit(f"{len(entries)} samples in {path}")
+        return entries
+
+    def open_entry(self, entry) -> bool:
+        """Open a browser entry (file, dataset sample or .npz row); False (and an error) if it cannot be read."""
+        try:
+            seq = core_bridge.load_entry(entry)
+        except (ValueError, OSError) as exc:
+            self.error.emit("Cannot open sample", str(exc))
+            return False
+        self.state.set_sequence(seq)
+        self.status.emit(f"opened {seq.name}: {seq.title}, {seq.num_frames} frames")
+        if entry.kind == "file":
+            self.file_opened.emit(entry.source)
+        return True
+
     async def load_checkpoint(self, path: str | None) -> bool:
         """Load a checkpoint in the worker (None = the bundled demo); False (and an error) on failure."""
         try:

@@ -25,6 +25,7 @@ from app.playback import Player
 from app.state import AppState
 from app.views import SkeletonViewBase, create_view
 from app.views.base import error_vmax
+from app.widgets.browser import BrowserPanel
 from app.widgets.dialogs import show_error
 from app.widgets.inference_panel import InferencePanel
 from app.widgets.live_panel import LivePanel
@@ -129,6 +130,13 @@ class MainWindow(QMainWindow):
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
+        self.browser = BrowserPanel()
+        dock = QDockWidget("Browser", self)
+        dock.setObjectName("dock_Browser")
+        dock.setWidget(self.browser)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        dock.hide()  # shown when a folder or dataset is browsed
+        self.docks["Browser"] = dock
         # training and live capture: docks hidden until asked for (Tools menu)
         self.training_panel = TrainingPanel()
         self.live_session = LiveSession(self)
@@ -151,6 +159,8 @@ class MainWindow(QMainWindow):
         c.error.connect(lambda title, msg: show_error(self, title, msg))
         c.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         c.file_opened.connect(self._on_file_opened)
+        self.browser.open_requested.connect(self.open_entry)
+        self.browser.browse_requested.connect(self.menus.browse_dialog)
         for v in self.views:
             v.joint_picked.connect(st.select)
         tl.bar.seek_requested.connect(self._seek)
@@ -222,6 +232,20 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | Path) -> bool:
         self.player.set_playing(False)
         return self.controller.open_path(path)
+
+    def browse(self, path: str | Path) -> bool:
+        """List a folder of .skeleton files, a prepared dataset or an .npz in the Browser dock."""
+        entries = self.controller.scan(path)
+        if entries is None:
+            return False
+        self.browser.set_entries(str(path), entries)
+        self.docks["Browser"].show()
+        self.resizeDocks([self.docks["Browser"]], [460], Qt.Orientation.Horizontal)
+        return True
+
+    def open_entry(self, entry) -> bool:
+        self.player.set_playing(False)
+        return self.controller.open_entry(entry)
 
     def set_compare_mode(self, mode: str) -> None:
         """'side by side' (masked | reconstruction), 'overlay' (one view), 'single' (one view, masked)."""

@@ -28,6 +28,8 @@ class Menus:
         f = bar.addMenu("&File")
         self._add(f, "open", "&Open skeleton…", "Ctrl+O", self.open_dialog)
         self.recent = f.addMenu("Open &recent")
+        self._add(f, "browse", "&Browse folder or prepared dataset…", "Ctrl+B", self.browse_dialog)
+        self._add(f, "browse_npz", "Browse &.npz dataset…", None, self.browse_npz_dialog)
         self._add(f, "open_ckpt", "Open &checkpoint…", "Ctrl+Shift+O", self.checkpoint_dialog)
         f.addSeparator()
         self._add(f, "export", "&Export reconstruction (.skeleton / .npy)…", "Ctrl+E", self.export_dialog)
@@ -127,6 +129,18 @@ class Menus:
                                                 SKELETON_FILTER)
         for path in paths:
             self.win.open_path(path)
+
+    def browse_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.win, "Browse a folder of .skeleton files or a prepared dataset",
+                                                self._default_dir())
+        if path:
+            self.win.browse(path)
+
+    def browse_npz_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.win, "Browse the field's .npz", self._default_dir(),
+                                              "NumPy archives (*.npz)")
+        if path:
+            self.win.browse(path)
 
     def checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.win, "Open checkpoint", "",

@@ -197,3 +197,21 @@ class AppState(QObject):
     def set_model_info(self, info: dict | None) -> None:
         self.model_info = info
         self.model_changed.emit()
+
+
+@dataclass(frozen=True)
+class BrowserEntry:
+    """One sample that the browser lists: a .skeleton file, a sample of a prepared dataset cache, or a row of
+    the field's .npz. The NTU fields are None where the name carries none."""
+
+    name: str
+    kind: str  # "file", "cache" or "npz"
+    source: str  # the file, the cache folder or the .npz
+    index: int = -1  # sample index (cache, npz)
+    key: str = ""  # "x_train" / "x_test" (npz)
+    setup: int | None = None
+    camera: int | None = None
+    performer: int | None = None
+    replication: int | None = None
+    action: int | None = None
+    action_name: str = ""

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMessageBox, QPlainText
 
 SHORTCUTS = (
     ("Ctrl+O", "Open a .skeleton file"),
+    ("Ctrl+B", "Browse a folder or prepared dataset (filter by setup, camera, performer, replication, action)"),
     ("Ctrl+Shift+O", "Open a checkpoint"),
     ("Ctrl+E", "Export the reconstruction (.skeleton / .npy)"),
     ("Ctrl+P", "Save a PNG of the view"),

@@ -267,3 +267,52 @@ def import_generic(
     )
     _report(meta)
     return meta
+
+
+def npz_summary(path: str | Path) -> dict[str, np.ndarray]:
+    """Labels (class indices) of the field's .npz per split key ('x_train', 'x_test'), without loading x."""
+    path = Path(path)
+    try:
+        npz = np.load(path, allow_pickle=False)
+        out = {}
+        for key in ("x_train", "x_test"):
+            shape = _npz_shape(path, key)
+            if len(shape) != 3:
+                raise ValueError(f"{path}: {key} must be (N, T, F), got {shape}")
+            labels = _labels(npz[f"y_{key[2:]}"], f"{path}: y_{key[2:]}")
+            if len(labels) != shape[0]:
+                raise ValueError(f"{path}: {key} has {shape[0]} samples but y has {len(labels)}")
+            out[key] = labels
+    except (KeyError, zipfile.BadZipFile, OSError) as exc:
+        raise ValueError(f"{path}: not an .npz with x_train, y_train, x_test, y_test ({exc})") from exc
+    return out
+
+
+def npz_sample(path: str | Path, key: str, i: int, num_persons: int = 2,
+               channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Row i of `key` in the field's .npz as (M, T, V, C) float32 with padding frames trimmed, and (M, T) present.
+
+    Reads only that row (seeks inside the archive; a compressed member is decompressed up to it)."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as fh:
+        version = np.lib.format.read_magic(fh)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = reader(fh)
+        if fortran or len(shape) != 3 or not 0 <= i < shape[0]:
+            raise ValueError(f"{path}: {key} {shape}: no sample {i}")
+        row = int(np.prod(shape[1:])) * dtype.itemsize
+        fh.seek(fh.tell() + i * row)
+        buf = fh.read(row)
+    if len(buf) != row:
+        raise ValueError(f"{path}: {key} is truncated at sample {i}")
+    x = np.frombuffer(buf, dtype=dtype).reshape(shape[1:])  # (T, F)
+    feat = shape[2]
+    v = feat // (num_persons * channels)
+    if num_persons * v * channels != feat:
+        raise ValueError(f"{path}: {feat} values per frame do not split into {num_persons} persons x V x {channels}")
+    frames = np.flatnonzero(np.any(x != 0, axis=1))
+    if len(frames) == 0:
+        raise ValueError(f"{path}: {key}[{i}] is all zeros")
+    data = np.array(x[: frames[-1] + 1], dtype=np.float32).reshape(-1, num_persons, v, channels)
+    data = data.transpose(1, 0, 2, 3).copy()  # (M, T, V, C)
+    return data, mark_absent(data)
