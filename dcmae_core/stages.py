@@ -32,6 +32,7 @@ from dcmae_core.runs import (
     build_optimizer,
     enable_tf32,
     init_distributed,
+    keep_freed_memory,
     resolve_device,
     seed_everything,
 )
@@ -223,6 +224,8 @@ def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: 
     ctx = init_distributed(cfg.train.device)
     device = resolve_device(cfg.train.device, ctx)
     enable_tf32(device)
+    if device.type == "cpu":
+        keep_freed_memory()
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
@@ -243,6 +246,8 @@ def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None
     ctx = init_distributed(cfg.train.device)
     device = resolve_device(cfg.train.device, ctx)
     enable_tf32(device)
+    if device.type == "cpu":
+        keep_freed_memory()
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)

@@ -96,6 +96,10 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     reconstruction + classification of one clip with 2 and with 1 present persons (eval mode).
     """
     dev = resolve_device(device)
+    if dev.type == "cpu" and speed:
+        from dcmae_core.runs import keep_freed_memory
+
+        keep_freed_memory()  # as the training commands run (runs.keep_freed_memory)
     torch.manual_seed(seed)
     t_len, m, v, c = cfg.data.num_frames, num_persons, num_joints, in_channels
     model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=v, num_persons=m, in_channels=c,
