@@ -72,6 +72,17 @@ def _iter_npz_rows(path: Path, key: str, chunk: int = 256) -> Iterator[np.ndarra
                 yield from np.frombuffer(buf, dtype=dtype).reshape(n, *shape[1:])
 
 
+def row_to_sample(row: np.ndarray, m: int, v: int, channels: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """One (T, M*V*C) row of the field's format -> (M, T, V, C) float32 with the trailing padding frames trimmed,
+    and (M, T) present; None when every frame is zero."""
+    frames = np.flatnonzero(np.any(row != 0, axis=1))
+    if len(frames) == 0:
+        return None
+    x = np.array(row[: frames[-1] + 1], dtype=np.float32).reshape(-1, m, v, channels)  # (T, M, V, C)
+    x = x.transpose(1, 0, 2, 3).copy()  # (M, T, V, C)
+    return x, mark_absent(x)
+
+
 def _npz_shape(path: Path, key: str) -> tuple[int, ...]:
     with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as fh:
         version = np.lib.format.read_magic(fh)
@@ -148,13 +159,11 @@ def import_npz(
             name = f"{key[2:]}_{i:06d}"
             if name in writer.done:
                 continue
-            frames = np.flatnonzero(np.any(row != 0, axis=1))
-            if len(frames) == 0:
+            sample = row_to_sample(row, m, v, channels)
+            if sample is None:
                 writer.add_failure(name, "all frames are zero")
                 continue
-            x = np.array(row[: frames[-1] + 1], dtype=np.float32).reshape(-1, m, v, channels)  # (T, M, V, C)
-            x = x.transpose(1, 0, 2, 3).copy()  # (M, T, V, C)
-            present = mark_absent(x)
+            x, present = sample
             writer.add(name, x, present.any(axis=1), raw_label=int(ys[key][i]), split=split)
     meta = writer.finalize("npz", layout, list(range(len(names))), names, STORED, extra={"source": str(path)})
     _report(meta)
@@ -310,9 +319,7 @@ def npz_sample(path: str | Path, key: str, i: int, num_persons: int = 2,
     v = feat // (num_persons * channels)
     if num_persons * v * channels != feat:
         raise ValueError(f"{path}: {feat} values per frame do not split into {num_persons} persons x V x {channels}")
-    frames = np.flatnonzero(np.any(x != 0, axis=1))
-    if len(frames) == 0:
+    sample = row_to_sample(x, num_persons, v, channels)
+    if sample is None:
         raise ValueError(f"{path}: {key}[{i}] is all zeros")
-    data = np.array(x[: frames[-1] + 1], dtype=np.float32).reshape(-1, num_persons, v, channels)
-    data = data.transpose(1, 0, 2, 3).copy()  # (M, T, V, C)
-    return data, mark_absent(data)
+    return sample
