@@ -30,14 +30,20 @@ class Controller(QObject):
     # files --------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
         """Open a .skeleton file; False (and an error) if it cannot be read."""
+        return self._show(lambda: core_bridge.load_sequence(path), "Cannot open file", str(path))
+
+    def _show(self, load, title: str, recent: str | None) -> bool:
+        """Load a sequence and show it; a load error becomes an error dialog titled `title`. A file path in
+        `recent` goes into the recent files."""
         try:
-            seq = core_bridge.load_sequence(path)
+            seq = load()
         except (ValueError, OSError) as exc:
-            self.error.emit("Cannot open file", str(exc))
+            self.error.emit(title, str(exc))
             return False
         self.state.set_sequence(seq)
         self.status.emit(f"opened {seq.name}: {seq.title}, {seq.num_frames} frames")
-        self.file_opened.emit(str(path))
+        if recent:
+            self.file_opened.emit(recent)
         return True
 
     def scan(self, path: str | Path) -> list | None:
@@ -52,16 +58,8 @@ class Controller(QObject):
 
     def open_entry(self, entry) -> bool:
         """Open a browser entry (file, dataset sample or .npz row); False (and an error) if it cannot be read."""
-        try:
-            seq = core_bridge.load_entry(entry)
-        except (ValueError, OSError) as exc:
-            self.error.emit("Cannot open sample", str(exc))
-            return False
-        self.state.set_sequence(seq)
-        self.status.emit(f"opened {seq.name}: {seq.title}, {seq.num_frames} frames")
-        if entry.kind == "file":
-            self.file_opened.emit(entry.source)
-        return True
+        return self._show(lambda: core_bridge.load_entry(entry), "Cannot open sample",
+                          entry.source if entry.kind == "file" else None)
 
     async def load_checkpoint(self, path: str | None) -> bool:
         """Load a checkpoint in the worker (None = the bundled demo); False (and an error) on failure."""
