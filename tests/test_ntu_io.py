@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pickle
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from shared_data import NTU_DERIVED, NTU_MALFORMED
 
+from dcmae_core.data import textnum
 from dcmae_core.data.ntu import (
     ACTION_NAMES,
     Body,
@@ -239,6 +241,38 @@ def test_tokenize_equals_python_float() -> None:
         assert (np.signbit(table.values) == np.signbit(ref)).all()
     table = tokenize(b"1 2\r\n3 4 5\n\n6")
     assert table.counts.tolist() == [2, 3, 0, 1] and table.first.tolist() == [0, 2, 5, 5]
+
+
+def _random_decimals(rng: np.random.Generator, n: int) -> list[str]:
+    """n plain decimals of 1..16 digits, signed or not, with the dot anywhere or absent."""
+    toks = []
+    for _ in range(n):
+        digits = "".join(rng.choice(list("0123456789"), size=rng.integers(1, 17)))
+        cut = int(rng.integers(0, len(digits) + 1))
+        body = digits[:cut] + "." + digits[cut:] if rng.random() < 0.8 else digits
+        toks.append(str(rng.choice(["", "-", "+"])) + body)
+    return toks
+
+
+def test_tokenize_across_chunks_and_threads() -> None:
+    """Texts longer than one numpy pass, parsed in several threads at once (each has its own workspace)."""
+    rng = np.random.default_rng(2)
+    texts = [_random_decimals(rng, textnum._CHUNK + 5000 + 1000 * i) for i in range(4)]
+    refs = [np.array([float(t) for t in toks]) for toks in texts]
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        for _ in range(3):
+            results[i] = tokenize(" ".join(texts[i]).encode()).values
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, ref in enumerate(refs):
+        assert results[i].size == ref.size > textnum._CHUNK
+        assert (results[i].view(np.uint64) == ref.view(np.uint64)).all()  # bit for bit, signs of zero too
 
 
 @pytest.mark.parametrize("tok", [b"1.2.3", b"1..2", b"1.2345678.9", b"--1", b"-", b".", b"1e", b"1-2", b"1/2",

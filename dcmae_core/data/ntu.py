@@ -81,7 +81,8 @@ class _Parser:
     def __init__(self, data: bytes, table: TokenTable, path: str | os.PathLike[str] | None) -> None:
         self.data, self.t, self.path = data, table, (None if path is None else os.fspath(path))
         self.counts = table.counts.tolist()  # tokens per line
-        self.first = table.first.tolist()  # index of each line's first token
+        last_token = table.values.size - 1  # >= 0: parse_skeleton turns away blank files
+        self.lead = table.values[np.minimum(table.first, last_token)].tolist()  # value of each line's first token
         self.last = int(np.flatnonzero(table.counts)[-1])  # last non-blank line (0-based)
         self.count_lines: list[int] = []  # lines read by count(), their syntax is checked in bulk
 
@@ -89,13 +90,13 @@ class _Parser:
         return SkeletonFormatError(self.path, i + 1, reason)
 
     def token(self, i: int) -> bytes:
-        k = self.first[i]
+        k = self.t.first[i]
         return self.data[int(self.t.starts[k]) : int(self.t.ends[k])]
 
     def count(self, i: int, lo: int, hi: int, what: str, *args: object) -> int:
         """The single non-negative integer on line i (0-based) in lo..hi; `what % args` names it in errors."""
         if i <= self.last and self.counts[i] == 1:
-            v = self.t.values[self.first[i]]
+            v = self.lead[i]
             if lo <= v <= hi and v.is_integer():
                 self.count_lines.append(i)
                 return int(v)

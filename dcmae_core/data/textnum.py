@@ -6,17 +6,19 @@ fast path: each token's last 16 bytes are read as two little-endian 64-bit words
 (8 digits per word at once) turns its digits into an integer mantissa M < 10**15 < 2**53; the value
 M / 10**k (k <= 15) is then one correctly rounded IEEE division of two exact doubles, so it equals
 Python's `float(token)` bit for bit. Anything else (exponents, longer tokens, garbage) goes through
-`float` one token at a time.
+`float`. Every numpy step writes into buffers kept per thread (`_Workspace`): fresh temporaries of this
+size would cost more in malloc and page faults than the arithmetic itself.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 _W = 16  # bytes per token window (two 64-bit words)
-_CHUNK = 8000  # tokens per numpy pass: (2, K) uint64 temporaries stay under malloc's 128 KiB mmap threshold
+_CHUNK = 32768  # tokens per numpy pass (a 250 kB NTU file has ~32k); sizes the per-thread workspace
 _MAX_FAST_DIGITS = 15  # 10**15 < 2**53: the mantissa is an exact double
 _U64 = np.dtype("<u8")
 _ZEROS = np.uint64(0x3030303030303030)  # eight ASCII '0'
@@ -60,6 +62,36 @@ class TokenTable:
         return int(np.searchsorted(self.first, k, side="right")) - 1
 
 
+class _Workspace(threading.local):
+    """Per-thread buffers for `tokenize` and `_parse_fast`, made once (~4 MB, plus 3 bytes per byte of the
+    largest text read): no temporaries are allocated per call, so repeated reads pay neither malloc nor the
+    page faults of fresh memory. `_CHUNK` tokens per `_parse_fast` call at most."""
+
+    def __init__(self) -> None:
+        c = _CHUNK
+        self.words, self.flags, self.tmp = (np.empty(2 * c, _U64) for _ in range(3))  # (2, K) when used
+        self.keep = np.empty(2 * c, np.intp)
+        self.i1, self.i2, self.i3 = (np.empty(c, np.intp) for _ in range(3))
+        self.u1, self.u2, self.u3 = (np.empty(c, _U64) for _ in range(3))
+        self.f1 = np.empty(c, np.float64)
+        self.c8 = np.empty(2 * c, np.uint8)
+        self.n8, self.n8b = np.empty(c, np.uint8), np.empty(c, np.uint8)
+        self.b1, self.b2, self.b3, self.b4 = (np.empty(c, bool) for _ in range(4))
+        self.bytes, self.mask, self.edge = np.empty(0, np.uint8), np.empty(0, bool), np.empty(0, bool)
+
+    def text(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(size,) uint8 and (size,) bool buffers for one text; they grow to the largest text seen."""
+        if self.bytes.size < size:
+            cap = max(size, 2 * self.bytes.size)
+            self.bytes, self.mask, self.edge = np.empty(cap, np.uint8), np.empty(cap, bool), np.empty(cap, bool)
+        return self.bytes[:size], self.mask[:size]
+
+
+_WORK = _Workspace()
+_ONE, _THREE, _TEN, _SIXTY_THREE = np.uint64(1), np.uint64(3), np.uint64(10), np.uint64(63)
+_SIGN_BIT = np.uint64(1 << 63)
+
+
 def _describe_bad(buf: bytes, pos: int) -> str:
     """Name the token around the disallowed byte at `pos` (or the byte itself if it is not text)."""
     b = buf[pos]
@@ -75,41 +107,47 @@ def _describe_bad(buf: bytes, pos: int) -> str:
 
 def tokenize(buf: bytes) -> TokenTable:
     """Split `buf` at ASCII whitespace and parse each token as a finite float (raises TokenError)."""
-    tail = 8 + (-len(buf)) % 8
-    xp = np.frombuffer(b" " * _W + buf + b" " * tail, dtype=np.uint8)  # (W+n+tail,) whole 8-byte words
-    x = xp[_W : _W + len(buf)]  # (n,) the buffer's bytes
-    scratch = np.empty(xp.size, dtype=bool)  # one mask reused by every byte test (fewer page faults)
-    test = scratch[: x.size]
+    n = len(buf)
+    xp, scratch = _WORK.text(_W + n + 8 + (-n) % 8)  # (W+n+tail,) whole 8-byte words; (same,) bool
+    xp[:_W] = 32
+    xp[_W : _W + n] = np.frombuffer(buf, dtype=np.uint8)
+    xp[_W + n :] = 32
+    x = xp[_W : _W + n]  # (n,) the buffer's bytes
+    test = scratch[:n]  # one mask reused by every byte test
     newlines = np.flatnonzero(np.equal(x, 10, out=test))  # (L-1,) byte offsets of '\n'
-    odd = sum(np.count_nonzero(op(x, c, out=test)) for op, c in ((np.less, 32), (np.greater, 126), (np.equal, 47)))
+    odd = sum(np.count_nonzero(op(x, c, out=test))
+              for op, c in ((np.less, 32), (np.greater, 126), (np.equal, 47), (np.equal, 95)))
     space = newlines.size + np.count_nonzero(np.equal(x, 13, out=test)) + np.count_nonzero(np.equal(x, 9, out=test))
-    if odd != space:  # bytes < 32 other than \n \r \t, > 126, or '/'
-        bad = ((x < 32) & (x != 9) & (x != 10) & (x != 13)) | (x > 126) | (x == 47)
+    if odd != space:  # bytes < 32 other than \n \r \t, > 126, '/' or '_' (float() accepts '1_0', the format not)
+        bad = ((x < 32) & (x != 9) & (x != 10) & (x != 13)) | (x > 126) | (x == 47) | (x == 95)
         pos = int(np.argmax(bad))
         raise TokenError(int(np.searchsorted(newlines, pos)) + 1, _describe_bad(buf, pos))
 
-    solid = xp > 32  # (W+n+tail,) token bytes; every allowed byte <= 32 is whitespace; padding is not
-    edge = scratch[:-1]
-    starts = np.flatnonzero(np.greater(solid[1:], solid[:-1], out=edge))  # (K,) token starts - 1, in xp
-    starts += 1 - _W  # offsets in x
-    ends = np.flatnonzero(np.greater(solid[:-1], solid[1:], out=edge))  # (K,) one past each token
-    ends += 1 - _W
+    solid = np.greater(xp, 32, out=scratch)  # token bytes; every allowed byte <= 32 is whitespace; padding is not
+    edge = _WORK.edge[: xp.size - 1]
+    np.not_equal(solid[1:], solid[:-1], out=edge)  # before each token start and at each token end
+    pos = np.flatnonzero(edge)  # (2K,) start - 1, end - 1 of every token in turn, in xp (padding is space)
+    bounds = np.add(pos.reshape(-1, 2).T, 1 - _W, out=np.empty((2, pos.size // 2), dtype=np.int64))
+    starts, ends = bounds  # (K,) byte offset of each token in buf, (K,) one past its end
     first = np.zeros(newlines.size + 1, dtype=np.int64)  # (L,)
     first[1:] = np.searchsorted(starts, newlines)  # tokens that start before each '\n'
     counts = np.diff(first, append=starts.size)  # (L,)
     table = TokenTable(values=np.zeros(0), starts=starts, ends=ends, counts=counts, first=first)
 
     values = np.empty(starts.size, dtype=np.float64)  # (K,)
-    for i in range(0, starts.size, _CHUNK):  # chunks keep temporaries small (large ones cost page faults)
-        values[i : i + _CHUNK] = _parse_fast(xp, starts[i : i + _CHUNK], ends[i : i + _CHUNK])
-    for k in np.flatnonzero(np.isnan(values)).tolist():  # the tokens off the fast path
-        tok = buf[starts[k] : ends[k]]
+    for i in range(0, starts.size, _CHUNK):
+        _parse_fast(xp, starts[i : i + _CHUNK], ends[i : i + _CHUNK], values[i : i + _CHUNK])
+    slow = np.flatnonzero(np.isnan(values))  # the tokens off the fast path: exponents, long ones, garbage
+    if slow.size:
+        toks = [buf[a:b] for a, b in zip(starts[slow].tolist(), ends[slow].tolist(), strict=True)]
         try:
-            if b"_" in tok:  # float() accepts digit separators, the format does not
-                raise ValueError
-            values[k] = float(tok)
+            values[slow] = list(map(float, toks))
         except ValueError:
-            raise TokenError(table.line_of(k) + 1, _describe_bad(buf, int(starts[k]))) from None
+            for k, tok in zip(slow.tolist(), toks, strict=True):
+                try:
+                    float(tok)
+                except ValueError:
+                    raise TokenError(table.line_of(k) + 1, _describe_bad(buf, int(starts[k]))) from None
     nonfinite = ~np.isfinite(values)
     if nonfinite.any():
         k = int(np.argmax(nonfinite))
@@ -120,64 +158,106 @@ def tokenize(buf: bytes) -> TokenTable:
 
 
 def _eight_digits(v: np.ndarray) -> np.ndarray:
-    """SWAR: words of 8 digit values 0..9 (first byte most significant) -> their value 0..99999999."""
-    v = (v * np.uint64(10) + (v >> np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)  # 4 pairs
-    v = (v * np.uint64(100) + (v >> np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)  # 2 quads
-    return (v * np.uint64(10000) + (v >> np.uint64(32))) & np.uint64(0xFFFFFFFF)  # 1 octet
+    """SWAR, in place: words of 8 digit values 0..9 (first byte most significant) -> their value 0..99999999.
+
+    Each step multiplies by 1 + m * 2**s, which adds m times each lane to the lane above it; no sum carries
+    out of its lane (99 < 2**8, 9999 < 2**16, 99999999 < 2**32)."""
+    for mul, shift, mask in _SWAR_STEPS:  # 4 pairs, 2 quads, 1 octet
+        np.multiply(v, mul, out=v)
+        np.right_shift(v, shift, out=v)
+        if mask is not None:
+            np.bitwise_and(v, mask, out=v)
+    return v
 
 
-def _token_words(aligned: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """(2, K) little-endian words (lo, hi) of the 16 bytes before each byte offset `end`."""
-    p = end - _W
-    q = p >> 3  # aligned word holding the first byte
-    r = ((p & 7) << 3).astype(_U64)  # bit offset of that byte in its word, 0..56
-    left = np.uint64(63) - r  # shift by 63 - r, then by 1: never by 64
-    one = np.uint64(1)
-    a, b, c = np.take(aligned, q), np.take(aligned, q + 1), np.take(aligned, q + 2)
-    out = np.empty((2, end.size), dtype=_U64)
-    np.bitwise_or(a >> r, (b << left) << one, out=out[0])
-    np.bitwise_or(b >> r, (c << left) << one, out=out[1])
-    return out
+_SWAR_STEPS = [(np.uint64(1 + (10 << 8)), np.uint64(8), np.uint64(0x00FF00FF00FF00FF)),
+               (np.uint64(1 + (100 << 16)), np.uint64(16), np.uint64(0x0000FFFF0000FFFF)),
+               (np.uint64(1 + (10000 << 32)), np.uint64(32), None)]
 
 
-def _parse_fast(xp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """(K,) float64 of each plain decimal token with <= 15 digits; NaN where the fast path does not apply.
+def _parse_fast(xp: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> None:
+    """Write to `out` (K,) the float64 of each plain decimal token with <= 15 digits; NaN where the fast path
+    does not apply. K <= _CHUNK.
 
     xp is the buffer with _W leading spaces and trailing padding to whole 8-byte words; a token's last 16
     bytes are the words lo (columns 0-7, the more significant digits) and hi (columns 8-15). Bytes are
-    ASCII 32..126 without '/' (tokenize checks), which the dot test below relies on.
+    ASCII 32..126 without '/' (tokenize checks), which the dot test below relies on. Every step writes into
+    the thread's `_Workspace`.
     """
-    lead = np.take(xp, starts + _W)  # (K,) first byte of each token
-    negative = lead == 45
-    raw = ends - starts - (negative | (lead == 43))  # (K,) bytes after the sign
-    keep = np.empty((2, starts.size), dtype=np.intp)  # bytes of the token in lo, hi (longer: clipped)
-    np.minimum(raw, 8, out=keep[1])
-    np.clip(raw - 8, 0, 8, out=keep[0])
-    words = _token_words(xp.view(_U64), ends + _W)  # (2, K)
-    words &= np.take(_KEEP_HIGH, keep)
-    words |= np.take(_FILL_LOW, keep)  # sign and bytes before the token -> '0'
+    k = starts.size
+    ws = _WORK
+    words, flags, tmp, keep, c8 = (a[: 2 * k].reshape(2, k) for a in (ws.words, ws.flags, ws.tmp, ws.keep, ws.c8))
+    i1, raw, u1, u2, u3 = ws.i1[:k], ws.i2[:k], ws.u1[:k], ws.u2[:k], ws.u3[:k]
+    n8, n8b, negative, b2, fast, b4 = ws.n8[:k], ws.n8b[:k], ws.b1[:k], ws.b2[:k], ws.b3[:k], ws.b4[:k]
+
+    np.add(starts, _W, out=i1)
+    lead = np.take(xp, i1, out=n8, mode="clip")  # (K,) first byte of each token
+    np.equal(lead, 45, out=negative)
+    np.equal(lead, 43, out=b2)
+    np.logical_or(b2, negative, out=b2)  # signed
+    np.subtract(ends, starts, out=raw)
+    np.subtract(raw, b2, out=raw)  # (K,) bytes after the sign
+    np.minimum(raw, 8, out=keep[1])  # bytes of the token in lo, hi (longer: clipped)
+    np.subtract(raw, 8, out=keep[0])
+    np.clip(keep[0], 0, 8, out=keep[0])
+
+    # words: the 16 bytes before each end (offset ends + _W in xp, so the window starts at `ends`)
+    aligned = xp.view(_U64)
+    np.right_shift(ends, 3, out=i1)  # aligned word holding the window's first byte
+    r = u1.view(np.int64)
+    np.bitwise_and(ends, 7, out=r)
+    np.left_shift(r, 3, out=r)  # bit offset of that byte in its word, 0..56
+    r = u1
+    left = np.subtract(_SIXTY_THREE, r, out=u2)  # shift by 63 - r, then by 1: never by 64
+    np.take(aligned, i1, out=u3, mode="clip")
+    np.right_shift(u3, r, out=words[0])
+    np.take(aligned[1:], i1, out=u3, mode="clip")
+    np.right_shift(u3, r, out=words[1])
+    np.left_shift(u3, left, out=tmp[0])
+    np.take(aligned[2:], i1, out=u3, mode="clip")
+    np.left_shift(u3, left, out=tmp[1])
+    np.left_shift(tmp, _ONE, out=tmp)
+    np.bitwise_or(words, tmp, out=words)
+    np.bitwise_and(words, np.take(_KEEP_HIGH, keep, out=tmp, mode="clip"), out=words)
+    np.bitwise_or(words, np.take(_FILL_LOW, keep, out=tmp, mode="clip"), out=words)  # sign, bytes before -> '0'
 
     # Digits 0x30-0x39 have bit 4 set, '.' (0x2E) has not: flag such bytes, and '.' + 2 = '0' turns the dot
     # into a 0 digit (any other flagged byte stays a non-digit and fails the digit test).
-    flags = ~words & _BIT4  # (2, K) 0x10 in each non-digit byte
-    words += flags >> np.uint64(3)
-    v = words - _ZEROS  # (2, K) digit values, one per byte
-    digits = ((v + _SEVENTY_SIX) | v) & _HIGH_BITS == 0  # (2, K) every byte 0..9 (no wrap: bytes <= 126)
-    nflags = np.bitwise_count(flags)  # (2, K) uint8 non-digit bytes per word
-    ndots = nflags[0] + nflags[1]
-    has_dot = ndots == 1
-    below = np.bitwise_count(flags - np.uint64(1))  # bits under the flag bit 8j+4 of column j (64: none)
-    ndec = np.where(nflags[1] > 0, (60 - below[1]) >> 3, (124 - below[0]) >> 3)  # 7 - j or 15 - j
-    ndec = np.where(has_dot, ndec, 0).astype(np.intp)  # (K,) digits after the '.'
+    np.invert(words, out=flags)
+    np.bitwise_and(flags, _BIT4, out=flags)  # (2, K) 0x10 in each non-digit byte
+    np.add(words, np.right_shift(flags, _THREE, out=tmp), out=words)
+    v = np.subtract(words, _ZEROS, out=words)  # (2, K) digit values, one per byte
+    np.add(v, _SEVENTY_SIX, out=tmp)
+    np.bitwise_or(tmp, v, out=tmp)
+    np.bitwise_and(tmp, _HIGH_BITS, out=tmp)  # nonzero: a byte that is not 0..9 (no wrap: bytes <= 126)
+    np.logical_or(tmp[0], tmp[1], out=fast)
+    np.logical_not(fast, out=fast)  # every byte a digit (or the dot)
+
+    nflags = np.bitwise_count(flags, out=c8)  # (2, K) non-digit bytes per word
+    hi_dot = np.greater(nflags[1], 0, out=b2)
+    ndots = np.add(nflags[0], nflags[1], out=n8)
+    below = np.bitwise_count(np.subtract(flags, _ONE, out=tmp), out=c8)  # bits under the flag bit 8j+4, or 64
+    # ndec, the digits after the '.', is 15 - j for the dot in column j: j = 8 * hi_dot + (below - 4) / 8
+    ndec = np.add(below[0], below[1], out=n8b)  # each word counts at most 64 (no flag)
+    ndec = np.subtract(188, ndec, out=i1, dtype=np.intp)
+    np.subtract(ndec, np.multiply(hi_dot, 64, out=ws.i3[:k], dtype=np.intp), out=ndec)
+    np.right_shift(ndec, 3, out=ndec)  # (K,) in -1..15 (out of 0..15 only off the fast path)
+    has_dot = np.equal(ndots, 1, out=b2)
+    np.multiply(ndec, has_dot, out=ndec)
+    np.logical_and(fast, np.less_equal(ndots, 1, out=b4), out=fast)
+    np.subtract(raw, has_dot, out=raw)  # digits
+    np.logical_and(fast, np.greater_equal(raw, 1, out=b4), out=fast)
+    np.logical_and(fast, np.less_equal(raw, _MAX_FAST_DIGITS, out=b4), out=fast)
 
     eight = _eight_digits(v)  # (2, K)
-    whole = eight[0] * np.uint64(10**8) + eight[1]  # dot read as 0: I * 10**(ndec+1) + F
-    frac = whole % np.take(_POW10_INT, ndec)  # F
-    mantissa = np.where(has_dot, (whole - frac) // np.uint64(10) + frac, whole)  # I * 10**ndec + F
+    whole = np.multiply(eight[0], np.uint64(10**8), out=u1)
+    np.add(whole, eight[1], out=whole)  # dot read as 0: I * 10**(ndec+1) + F
+    frac = np.remainder(whole, np.take(_POW10_INT, ndec, out=u2, mode="clip"), out=u2)  # F
+    np.subtract(whole, frac, out=u3)
+    np.floor_divide(u3, _TEN, out=u3)
+    np.add(u3, frac, out=u3)  # I * 10**ndec + F
+    np.copyto(whole, u3, where=has_dot)  # mantissa
 
-    ndig = raw - has_dot
-    fast = digits[0] & digits[1] & (ndots <= 1) & (ndig >= 1) & (ndig <= _MAX_FAST_DIGITS)
-    values = mantissa.astype(np.float64) / np.take(_POW10, ndec)
-    np.negative(values, out=values, where=negative)
-    values[~fast] = np.nan
-    return values
+    np.divide(whole, np.take(_POW10, ndec, out=ws.f1[:k], mode="clip"), out=out)
+    np.bitwise_or(out.view(_U64), np.multiply(negative, _SIGN_BIT, out=u3), out=out.view(_U64))
+    np.copyto(out, np.nan, where=np.logical_not(fast, out=fast))
