@@ -221,6 +221,14 @@ def generate_sample(name: SampleName | str, seed: int = 0) -> Skeleton:
     return film(perform(seed, name), name, seed)
 
 
+def spread_names(actions: Sequence[int], performers: Sequence[int], per_action: int = 2) -> list[SampleName]:
+    """`per_action` names per action, spread over setups, the three cameras and `performers` in turn. With
+    held-out performers and a seed other than the corpus's, `generate_sample` makes clips a model never saw."""
+    return [SampleName(setup=1 + j, camera=1 + (k + j) % 3, performer=performers[(k + j) % len(performers)],
+                       replication=1 + j, action=action)
+            for k, action in enumerate(actions) for j in range(per_action)]
+
+
 def _action_list() -> str:
     return ", ".join(f"A{a:03d}" for a in SYNTH_ACTIONS)
 
