@@ -23,6 +23,7 @@ from dcmae_core.live import (
     OnlineRecognizer,
     Recorder,
     ReplaySource,
+    StreamAbsentError,
     WebcamSource,
     centre_window,
     channel_labels,
@@ -119,8 +120,9 @@ def test_lsl_stream_is_listed_read_and_reconnected(motion):
         del outlet
         end = time.perf_counter() + 10
         while "waiting" not in src.status and time.perf_counter() < end:
-            assert src.read(timeout=0.1) == []
+            src.read(timeout=0.1)  # frames pushed before the stop may still be queued in the inlet
         assert "waiting for it to return" in src.status
+        assert src.read(timeout=0.1) == []
         # it comes back (a new outlet under the same name): frames flow again
         outlet = pylsl.StreamOutlet(mocap_stream_info(name, 2, rate=120.0))
         pusher = Pusher(outlet, motion)
@@ -141,6 +143,36 @@ def test_lsl_wrong_channel_count_and_missing_stream_are_clear_errors():
     with pytest.raises(LiveSourceError, match="no LSL stream named"):
         LSLSource(unique("absent"), resolve_timeout=0.3).open()
     del outlet
+
+
+def test_lsl_stream_that_goes_away_while_reconnecting_is_waited_for(monkeypatch):
+    """A stream found by the resolver but gone (or silent) before the inlet opens: open() names it, and a
+    running source keeps waiting instead of failing (seen under load when an outlet had just closed)."""
+    from pylsl import util as lsl_errors
+
+    info = mocap_stream_info(unique("dcmae-gone"), 1)
+    failure = [lsl_errors.LostError("the stream has been lost.")]
+
+    class Inlet:
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def info(self, timeout: float):
+            raise failure[0]
+
+    monkeypatch.setattr(pylsl, "resolve_byprop", lambda *args, **kwargs: [info])
+    monkeypatch.setattr(pylsl, "StreamInlet", Inlet)
+    src = LSLSource(info.name())
+    with pytest.raises(StreamAbsentError, match="went away while connecting"):
+        src.open()
+    src._lost("the stream was lost")
+    for exc in (lsl_errors.LostError("lost"), lsl_errors.TimeoutError("timeout")):
+        failure[0] = exc
+        src._next_try = 0.0  # try now
+        assert src.read(timeout=0.05) == []
+        assert "waiting for it to return" in src.status and src.reconnects == 0
+    with pytest.raises(StreamAbsentError, match="did not answer within 0.5 s"):
+        LSLSource(info.name(), resolve_timeout=0.5).open()
 
 
 def test_lsl_channels_reordered_by_their_labels():

@@ -13,6 +13,7 @@ from dcmae_core.live.sources import (
     LiveSourceError,
     LSLSource,
     ReplaySource,
+    StreamAbsentError,
     StreamDescription,
     channel_labels,
     list_lsl_streams,
@@ -22,6 +23,6 @@ from dcmae_core.live.sources import (
 
 __all__ = [
     "LSLSource", "LiveFrame", "LiveSource", "LiveSourceError", "OnlineRecognizer", "Recorder", "ReplaySource",
-    "StreamDescription", "WebcamSource", "WindowResult", "centre_window", "channel_labels", "list_lsl_streams",
-    "mediapipe_to_ntu25", "mocap_stream_info", "open_source",
+    "StreamAbsentError", "StreamDescription", "WebcamSource", "WindowResult", "centre_window", "channel_labels",
+    "list_lsl_streams", "mediapipe_to_ntu25", "mocap_stream_info", "open_source",
 ]

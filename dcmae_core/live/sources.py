@@ -26,6 +26,11 @@ class LiveSourceError(RuntimeError):
     """A source that cannot be opened or read; the message names the source and the problem."""
 
 
+class StreamAbsentError(LiveSourceError):
+    """The stream is not there: not found, or it went away or did not answer while connecting. A running
+    source keeps waiting for it to return; other LiveSourceErrors (wrong channels) need the user."""
+
+
 @dataclass
 class LiveFrame:
     xyz: np.ndarray  # (M, V, 3) float32 metres, camera space; NaN = absent person / joint not tracked
@@ -71,11 +76,12 @@ def mocap_stream_info(name: str, num_persons: int = 2, layout: Layout = NTU25, r
 
 
 def list_lsl_streams(timeout: float = 1.0, stream_type: str | None = STREAM_TYPE) -> list[StreamDescription]:
-    """The LSL streams visible on the network within `timeout` seconds (of `stream_type`, None = all)."""
+    """The LSL streams visible on the network within `timeout` seconds (of `stream_type`, None = all).
+
+    Waits the whole `timeout` so that every stream can answer (`resolve_byprop` returns at the first one)."""
     import pylsl
 
-    found = pylsl.resolve_byprop("type", stream_type, timeout=timeout) if stream_type else \
-        pylsl.resolve_streams(wait_time=timeout)
+    found = [s for s in pylsl.resolve_streams(wait_time=timeout) if stream_type is None or s.type() == stream_type]
     return [StreamDescription(s.name(), s.type(), s.channel_count(), s.nominal_srate(), s.source_id(),
                               s.hostname()) for s in found]
 
@@ -145,7 +151,7 @@ class LSLSource(LiveSource):
 
         found = pylsl.resolve_byprop("name", self.name, timeout=timeout)
         if not found:
-            raise LiveSourceError(f"no LSL stream named {self.name!r} found within {timeout:g} s")
+            raise StreamAbsentError(f"no LSL stream named {self.name!r} found within {timeout:g} s")
         info = found[0]
         v3 = self.layout.num_joints * 3
         n = info.channel_count()
@@ -154,18 +160,24 @@ class LSLSource(LiveSource):
                                   f"M x {self.layout.num_joints} joints x 3 = a multiple of {v3}")
         if info.channel_format() not in (pylsl.cf_float32, pylsl.cf_double64):
             raise LiveSourceError(f"LSL stream {self.name!r} does not carry float channels")
-        inlet = pylsl.StreamInlet(info, max_buflen=30, recover=False)
-        full = inlet.info(timeout=timeout)
-        labels, ch = [], full.desc().child("channels").child("channel")
-        while not ch.empty():
-            labels.append(ch.child_value("label"))
-            ch = ch.next_sibling()
-        m = n // v3
-        self._order = _label_order(labels, channel_labels(self.layout, m)) if len(labels) == n else None
-        inlet.open_stream(timeout=timeout)
+        try:
+            inlet = pylsl.StreamInlet(info, max_buflen=30, recover=False)
+            full = inlet.info(timeout=timeout)
+            labels, ch = [], full.desc().child("channels").child("channel")
+            while not ch.empty():
+                labels.append(ch.child_value("label"))
+                ch = ch.next_sibling()
+            m = n // v3
+            self._order = _label_order(labels, channel_labels(self.layout, m)) if len(labels) == n else None
+            inlet.open_stream(timeout=timeout)
+        except lsl_errors.LostError:
+            raise StreamAbsentError(f"LSL stream {self.name!r} went away while connecting") from None
+        except lsl_errors.TimeoutError:
+            raise StreamAbsentError(f"LSL stream {self.name!r} was found but did not answer within "
+                                    f"{timeout:g} s") from None
         try:
             self._correction = inlet.time_correction(timeout=min(timeout, 1.0))
-        except lsl_errors.TimeoutError:
+        except (lsl_errors.TimeoutError, lsl_errors.LostError):
             self._correction = 0.0
         if info.type() != STREAM_TYPE:
             log.warning("LSL stream %r has type %r, not %r", self.name, info.type(), STREAM_TYPE)
@@ -197,9 +209,10 @@ class LSLSource(LiveSource):
                 try:
                     self._connect(min(timeout, 0.2))
                     self.reconnects += 1
+                except StreamAbsentError:
+                    pass  # not back yet: the status still says that we wait for it
                 except LiveSourceError as exc:
-                    if "no LSL stream" not in str(exc):
-                        self.status = f"cannot reconnect: {exc}"
+                    self.status = f"cannot reconnect: {exc}"
             else:
                 time.sleep(min(timeout, self._next_try - now))
             return []
