@@ -159,18 +159,20 @@ class Controller(QObject):
         except (JobFailed, RuntimeError) as exc:
             self.error.emit("Inference failed", str(exc))
             return False
-        if not self.state.set_result(res.version, res.reconstruction, res.predictions):
+        if not self.state.set_result(res.version, res.reconstruction, res.predictions, res.baseline):
             self.status.emit("result discarded: the sequence or the mask changed while it ran")
             return False
         note = f" ({'; '.join(res.notes)})" if res.notes else ""
         self.status.emit(f"inference done in {res.seconds:.2f} s{note}")
         return True
 
-    def frame_errors(self) -> np.ndarray | None:
+    def frame_errors(self, baseline: bool = False) -> np.ndarray | None:
+        """(T,) mean error (cm) of the reconstruction (or of the interpolation baseline) over the masked joints."""
         st = self.state
-        if st.reconstruction is None or st.recon_mask is None:
+        fill = st.baseline if baseline else st.reconstruction
+        if fill is None or st.recon_mask is None:
             return None
-        return render.frame_errors_cm(st.sequence.data, st.reconstruction, st.recon_mask)
+        return render.frame_errors_cm(st.sequence.data, fill, st.recon_mask)
 
     # exports --------------------------------------------------------------------------------------------
     def export_reconstruction(self, path: str | Path) -> bool:

@@ -207,7 +207,7 @@ class MainWindow(QMainWindow):
 
     def _on_reconstruction(self) -> None:
         err = self.controller.frame_errors()
-        self.results.error_plot.set_errors(err)
+        self.results.error_plot.set_errors(err, self.controller.frame_errors(baseline=True))
         self.timeline.bar.set_frame_error(err)
         for pane in (self.left, self.right):
             pane.colorbar.set_vmax(error_vmax(self.state))

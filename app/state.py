@@ -68,6 +68,7 @@ class AppState(QObject):
         self.frame = 0
         self.reconstruction: np.ndarray | None = None
         self.recon_mask: np.ndarray | None = None  # the mask the reconstruction was made for
+        self.baseline: np.ndarray | None = None  # the same joints filled by linear interpolation, to compare
         self.predictions: dict[str, list[tuple[str, float]]] = {}  # "masked" / "reconstruction" -> top-5
         self.body_visible = np.ones(0, dtype=bool)
         self.error_colors = True  # colour reconstructed joints by their error
@@ -98,6 +99,7 @@ class AppState(QObject):
         self.version += 1
         self.reconstruction = None
         self.recon_mask = None
+        self.baseline = None
         self.predictions = {}
         self.reconstruction_changed.emit()
         self.predictions_changed.emit()
@@ -167,14 +169,17 @@ class AppState(QObject):
 
     # results --------------------------------------------------------------------------------------
     def set_result(self, version: int, reconstruction: np.ndarray | None,
-                   predictions: dict[str, list[tuple[str, float]]]) -> bool:
-        """Store an inference result; False (and nothing changes) if the input changed since."""
+                   predictions: dict[str, list[tuple[str, float]]], baseline: np.ndarray | None = None) -> bool:
+        """Store an inference result (and the interpolation `baseline` of the same joints, if given); False
+        (and nothing changes) if the input changed since."""
         if version != self.version or self.sequence is None:
             return False
         if reconstruction is not None:
-            if reconstruction.shape != self.sequence.data.shape:
-                raise ValueError(f"reconstruction {reconstruction.shape} != data {self.sequence.data.shape}")
+            for what, arr in (("reconstruction", reconstruction), ("baseline", baseline)):
+                if arr is not None and arr.shape != self.sequence.data.shape:
+                    raise ValueError(f"{what} {arr.shape} != data {self.sequence.data.shape}")
             self.reconstruction = reconstruction.astype(np.float32, copy=False)
+            self.baseline = None if baseline is None else baseline.astype(np.float32, copy=False)
             self.recon_mask = self.mask.copy()
             self.reconstruction_changed.emit()
         self.predictions = dict(predictions)

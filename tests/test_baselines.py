@@ -23,7 +23,7 @@ def test_interpolation_is_linear_between_visible_frames_and_flat_at_the_ends() -
     np.testing.assert_allclose(out[0, [0, 1], 0], np.repeat(data[0, 2:3, 0], 2, axis=0))  # held from frame 2
     np.testing.assert_allclose(out[0, 9, 0], data[0, 8, 0])
     np.testing.assert_array_equal(out[~removed], data[~removed])
-    np.testing.assert_array_equal(out[1, :, 2], damaged[1, :, 2])
+    assert (out[1, :, 2] == 0).all()  # never visible: what a sensor reports, not the removed values
 
 
 def test_interpolation_rejects_mismatched_shapes() -> None:

@@ -66,7 +66,8 @@ class PredictionsPanel(QWidget):
 
 
 class ErrorPlot(pg.PlotWidget):
-    """Mean error over masked joints per frame (cm); a click seeks to that frame."""
+    """Mean error over masked joints per frame (cm) of the model's fill, beside linear interpolation in time
+    of the same joints (the baseline a model should beat); the legend gives both means. A click seeks."""
 
     seek_requested = Signal(int)
 
@@ -78,26 +79,48 @@ class ErrorPlot(pg.PlotWidget):
         self.setLabel("bottom", "frame")
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
+        self.legend = self.addLegend(offset=(-10, 5), labelTextSize="8pt", labelTextColor=(225, 225, 225),
+                                     brush=pg.mkBrush(24, 26, 30, 220), pen=pg.mkPen(70, 74, 80))
         self.curve = self.plot([], [], pen=pg.mkPen((120, 220, 255), width=2), connect="finite")
+        self.baseline_curve = self.plot([], [], pen=pg.mkPen((170, 170, 170), width=1, style=Qt.PenStyle.DashLine),
+                                        connect="finite")
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 255, 255), width=1))
         self.addItem(self.cursor)
         self.errors: np.ndarray | None = None
+        self.baseline: np.ndarray | None = None
         state.frame_changed.connect(lambda f: self.cursor.setValue(f + 1))
         state.sequence_changed.connect(self._on_sequence)
         self.scene().sigMouseClicked.connect(self._on_click)
 
-    def set_errors(self, errors: np.ndarray | None) -> None:
-        """(T,) cm, NaN where nothing is masked; None clears the plot."""
-        self.errors = errors
+    def set_errors(self, errors: np.ndarray | None, baseline: np.ndarray | None = None) -> None:
+        """(T,) cm for the model and, optionally, for interpolation; NaN where nothing is masked; None clears."""
+        self.errors, self.baseline = errors, (None if errors is None else baseline)
+        self.legend.clear()
         if errors is None:
             self.curve.setData([], [])
+            self.baseline_curve.setData([], [])
             return
         frames = np.arange(1, len(errors) + 1, dtype=np.float64)
         values = np.asarray(errors, np.float64)
         self.curve.setData(frames, values)
-        self.setXRange(1, max(len(errors), 2), padding=0.02)
+        self.legend.addItem(self.curve, f"model: {self.mean_cm(values)}")
         top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
+        if self.baseline is not None:
+            base = np.asarray(self.baseline, np.float64)
+            self.baseline_curve.setData(frames, base)
+            self.legend.addItem(self.baseline_curve, f"interpolation: {self.mean_cm(base)}")
+            if np.isfinite(base).any():
+                top = max(top, float(np.nanmax(base)))
+        else:
+            self.baseline_curve.setData([], [])
+        self.setXRange(1, max(len(errors), 2), padding=0.02)
         self.setYRange(0, max(top, 1.0), padding=0.05)  # the range was fixed at 0-1 when the sequence opened
+
+    @staticmethod
+    def mean_cm(values: np.ndarray) -> str:
+        """The mean of the finite per-frame values as text ('-' if there are none)."""
+        finite = values[np.isfinite(values)]
+        return f"{finite.mean():.1f} cm" if finite.size else "-"
 
     def _on_sequence(self) -> None:
         self.set_errors(None)

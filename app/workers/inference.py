@@ -37,6 +37,7 @@ class InferenceResult:
     predictions: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # top-5 per input
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # what could not be done (e.g. no classifier)
+    baseline: np.ndarray | None = None  # (M, T, V, 3) the removed joints filled by linear interpolation in time
 
 
 def model_info(predictor: object) -> dict:
@@ -73,13 +74,15 @@ def demo_checkpoint_path() -> Path | None:
 
 
 def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> InferenceResult:
+    from dcmae_core.baselines import interpolate_removed
+
     start = time.perf_counter()
     v = predictor.layout.num_joints
     if req.data.shape[2] != v:
         raise ValueError(f"the sequence has {req.data.shape[2]} joints but the model's layout "
                          f"{predictor.layout.name} has {v}")
     notes: list[str] = []
-    recon = None
+    recon = baseline = None
     has_recon = getattr(predictor, "dcmae", True) is not None
     has_clf = getattr(predictor, "classifier", True) is not None
     share = 0.85 if has_clf else 1.0
@@ -91,6 +94,7 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
         if has_recon:
             recon = predictor.reconstruct(req.data, req.removed, method=req.method, num_steps=req.num_steps,
                                           seed=req.seed, progress=sub)
+            baseline = interpolate_removed(req.data, req.removed)  # what the model is measured against
         else:
             notes.append("this checkpoint cannot reconstruct (no pretrained model in it)")
     elif req.reconstruct:
@@ -108,7 +112,7 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
     else:
         notes.append("this checkpoint has no classifier (pretraining only)")
     progress(1.0)
-    return InferenceResult(req.version, recon, preds, time.perf_counter() - start, notes)
+    return InferenceResult(req.version, recon, preds, time.perf_counter() - start, notes, baseline)
 
 
 class InferenceService(QObject):

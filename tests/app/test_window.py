@@ -163,6 +163,11 @@ def test_error_plot_shows_the_whole_error_range(window):
     window.controller.mask_spec("right-arm")
     assert st.set_result(st.version, st.sequence.data + 0.3, {})  # every filled joint 52 cm off
     plot = window.results.error_plot
-    assert np.nanmax(plot.errors) > 40
+    assert np.nanmax(plot.errors) > 40 and plot.baseline is None  # no baseline given: no second curve
+    assert [label.text for _, label in plot.legend.items] == [f"model: {np.nanmean(plot.errors):.1f} cm"]
     (_, _), (y0, y1) = plot.plotItem.vb.viewRange()
     assert y0 <= 0 and y1 >= np.nanmax(plot.errors)
+    worse = st.sequence.data - 1.0  # a baseline 173 cm off sets the range
+    assert st.set_result(st.version, st.sequence.data + 0.3, {}, baseline=worse)  # the window redraws the plot
+    (_, _), (y0, y1) = plot.plotItem.vb.viewRange()
+    assert np.nanmax(plot.baseline) > 170 and y1 >= np.nanmax(plot.baseline)

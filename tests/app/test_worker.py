@@ -40,6 +40,14 @@ def test_result_is_stored_with_progress_and_predictions(window, qloop):
     assert window.results.predictions.masked.names[0].text().startswith("class")
     err = window.results.error_plot.errors
     assert err is not None and np.isfinite(err).all() and (err > 0).all()  # every frame has masked joints
+    # the interpolation baseline of the same joints, beside the model's curve and in the legend
+    from dcmae_core.baselines import interpolate_removed
+
+    np.testing.assert_array_equal(st.baseline, interpolate_removed(st.sequence.data, st.mask))
+    plot = window.results.error_plot
+    assert plot.baseline is not None and np.isfinite(plot.baseline).all()
+    labels = [label.text for _, label in plot.legend.items]
+    assert labels[0].startswith("model: ") and labels[1].startswith("interpolation: ") and labels[1].endswith(" cm")
     assert window.inference_panel.run.isEnabled() and not window.inference_panel.cancel.isEnabled()
 
 
