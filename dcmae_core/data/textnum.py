@@ -79,12 +79,12 @@ class _Workspace(threading.local):
         self.b1, self.b2, self.b3, self.b4 = (np.empty(c, bool) for _ in range(4))
         self.bytes, self.mask, self.edge = np.empty(0, np.uint8), np.empty(0, bool), np.empty(0, bool)
 
-    def text(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(size,) uint8 and (size,) bool buffers for one text; they grow to the largest text seen."""
+    def text(self, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(size,) uint8 and two (size,) bool buffers for one text; they grow to the largest text seen."""
         if self.bytes.size < size:
             cap = max(size, 2 * self.bytes.size)
             self.bytes, self.mask, self.edge = np.empty(cap, np.uint8), np.empty(cap, bool), np.empty(cap, bool)
-        return self.bytes[:size], self.mask[:size]
+        return self.bytes[:size], self.mask[:size], self.edge[:size]
 
 
 _WORK = _Workspace()
@@ -108,7 +108,7 @@ def _describe_bad(buf: bytes, pos: int) -> str:
 def tokenize(buf: bytes) -> TokenTable:
     """Split `buf` at ASCII whitespace and parse each token as a finite float (raises TokenError)."""
     n = len(buf)
-    xp, scratch = _WORK.text(_W + n + 8 + (-n) % 8)  # (W+n+tail,) whole 8-byte words; (same,) bool
+    xp, scratch, edge = _WORK.text(_W + n + 8 + (-n) % 8)  # (W+n+tail,) whole 8-byte words; 2 x (same,) bool
     xp[:_W] = 32
     xp[_W : _W + n] = np.frombuffer(buf, dtype=np.uint8)
     xp[_W + n :] = 32
@@ -124,7 +124,7 @@ def tokenize(buf: bytes) -> TokenTable:
         raise TokenError(int(np.searchsorted(newlines, pos)) + 1, _describe_bad(buf, pos))
 
     solid = np.greater(xp, 32, out=scratch)  # token bytes; every allowed byte <= 32 is whitespace; padding is not
-    edge = _WORK.edge[: xp.size - 1]
+    edge = edge[:-1]
     np.not_equal(solid[1:], solid[:-1], out=edge)  # before each token start and at each token end
     pos = np.flatnonzero(edge)  # (2K,) start - 1, end - 1 of every token in turn, in xp (padding is space)
     bounds = np.add(pos.reshape(-1, 2).T, 1 - _W, out=np.empty((2, pos.size // 2), dtype=np.int64))
