@@ -4,23 +4,38 @@ joint) and linear interpolation of each joint in time between the frames where i
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+
+def interpolate_time(x: torch.Tensor, removed: torch.Tensor, fill: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """Fill the removed (..., T, V) entries of x (..., T, V, C) linearly in time from the same joint's visible
+    frames, held constant before the first and after the last one; `fill` ((C,) or a scalar) where a joint is
+    visible in no frame. Removed values are never read; other entries are returned unchanged. Batched: the
+    leading axes are any (N, M), and the map is affine, so it commutes with per-channel standardisation."""
+    if removed.shape != x.shape[:-1] or removed.dtype != torch.bool or x.dim() < 3:
+        raise ValueError(f"expected x (..., T, V, C) and removed (..., T, V) bool; got {tuple(x.shape)} and "
+                         f"{tuple(removed.shape)} {removed.dtype}")
+    t_len = x.shape[-3]
+    t = torch.arange(t_len, device=x.device).view(t_len, 1)  # (T, 1), broadcast over (..., T, V)
+    visible = ~removed
+    prev = torch.where(visible, t, -1).cummax(dim=-2).values  # (..., T, V) last visible frame <= t, or -1
+    nxt = torch.where(visible, t, t_len).flip(-2).cummin(dim=-2).values.flip(-2)  # first visible >= t, or T
+    has_prev, has_next = prev >= 0, nxt < t_len
+    p, q = prev.clamp(min=0), nxt.clamp(max=t_len - 1)
+    xp = torch.gather(x, -3, p[..., None].expand_as(x))  # (..., T, V, C) value at the previous visible frame
+    xq = torch.gather(x, -3, q[..., None].expand_as(x))
+    w = ((t - p) / (q - p).clamp(min=1)).to(x.dtype)[..., None]  # (..., T, V, 1) weight of the next one
+    y = torch.where((has_prev & has_next)[..., None], xp + (xq - xp) * w, torch.where(has_prev[..., None], xp, xq))
+    y = torch.where((has_prev | has_next)[..., None], y, torch.as_tensor(fill, dtype=x.dtype, device=x.device))
+    return torch.where(removed[..., None], y, x)
 
 
 def interpolate_removed(data: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    """Fill the removed (M, T, V) entries of `data` (M, T, V, C) linearly in time from the same joint's
-    visible frames (held constant before the first and after the last one). A joint removed in every frame
-    has nothing to interpolate from and is set to 0, as a sensor reports it. Removed values are never read;
-    every entry not removed is returned unchanged."""
+    """`interpolate_time` on numpy arrays: data (M, T, V, C), removed (M, T, V); a joint removed in every frame
+    has nothing to interpolate from and is set to 0, as a sensor reports it."""
     data = np.asarray(data)
     removed = np.asarray(removed, dtype=bool)
     if data.ndim != 4 or removed.shape != data.shape[:3]:
         raise ValueError(f"expected data (M, T, V, C) and removed (M, T, V); got {data.shape} and {removed.shape}")
-    out = data.copy()
-    frames = np.arange(data.shape[1])
-    never = removed.all(axis=1)  # (M, V)
-    out.transpose(0, 2, 1, 3)[never] = 0
-    for m, v in zip(*np.nonzero(removed.any(axis=1) & ~never), strict=True):  # joints to fill
-        miss = removed[m, :, v]
-        for c in range(data.shape[3]):
-            out[m, miss, v, c] = np.interp(frames[miss], frames[~miss], data[m, ~miss, v, c])
-    return out
+    out = interpolate_time(torch.from_numpy(np.ascontiguousarray(data)), torch.from_numpy(removed))
+    return out.numpy()

@@ -1,8 +1,9 @@
 """Evaluation of a finetuned checkpoint: full accuracy and the missing-joint protocol (SPEC §2, paper Table 4).
 
 For each occlusion ratio r, every test sample gets the same seeded mask (a pure function of seed and the
-sample's index) for both arms: "encoder only" classifies the damaged input (removed joints zeroed in metres,
-as a sensor reports them); "REC" first fills them with the pretrained DCMAE's one-step reconstruction.
+sample's index) for every arm: "encoder only" classifies the damaged input (removed joints zeroed in metres,
+as a sensor reports them); "REC" first fills them with the pretrained DCMAE's one-step reconstruction;
+"interpolation" fills them linearly in time from the joint's visible frames (a baseline without a model).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from dcmae_core.baselines import interpolate_time
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, config_from_dict
 from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
@@ -90,5 +92,11 @@ def evaluate_checkpoint(checkpoint: str | Path, cfg: Config | None = None, data_
             arms["rec"] = evaluate(rec, loader, k, dev)
         else:
             log.warning("checkpoint has no pretrained DCMAE weights: REC arm skipped")
+
+        def interpolated(b, r=r):
+            removed = occlusion_masks(b, r, seed, cache.layout.num_joints)
+            return clf(interpolate_time(damage(b["x"], removed, zero_std), removed, zero_std), b["person_valid"])
+
+        arms["interpolation"] = evaluate(interpolated, loader, k, dev)
         result[f"occlusion_{r:g}"] = arms
     return result

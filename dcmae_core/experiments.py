@@ -154,8 +154,8 @@ def write_table(table: int, results: list[dict[str, Any]], cells: list[Cell], ki
     if command:
         lines += [f"Command: `{command}`", ""]
     if table == 4:
-        lines += [f"| method | ratio | ours encoder only | ours REC | paper encoder only ({bench}) | paper REC |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["| method | ratio | ours encoder only | ours REC | ours interpolation "
+                  f"| paper encoder only ({bench}) | paper REC |", "|---|---|---|---|---|---|---|"]
         for cell, res in zip(cells, results):
             for r in cell.occlusion:
                 arms = res["occlusion"].get(f"occlusion_{r:g}", {})
@@ -163,7 +163,8 @@ def write_table(table: int, results: list[dict[str, Any]], cells: list[Cell], ki
                 pe = PAPER[pk].get(f"{cell.name} encoder only", ())
                 pr = PAPER[pk].get(f"{cell.name} REC", ())
                 lines.append(f"| {cell.name} | {100 * r:g} % | {_pct(arms.get('encoder_only'))} | "
-                             f"{_pct(arms.get('rec'))} | {pe[ci] if len(pe) > ci else '–'} | "
+                             f"{_pct(arms.get('rec'))} | {_pct(arms.get('interpolation'))} | "
+                             f"{pe[ci] if len(pe) > ci else '–'} | "
                              f"{pr[ci] if len(pr) > ci else '–'} |")
     else:
         lines += [f"| cell | ours best | ours last | paper ({bench}) |", "|---|---|---|---|"]

@@ -43,12 +43,20 @@ def plot_loss_curves(runs: dict[str, str | Path], out_png: str | Path, title: st
     return Path(out_png)
 
 
+_ARM_STYLES = {"encoder only": "-", "REC": "--", "interpolation": ":"}
+
+
 def plot_accuracy_vs_occlusion(series: dict[str, dict[float, float]], out_png: str | Path) -> Path:
-    """series: label -> {occlusion ratio: top-1 accuracy in [0, 1]}."""
+    """series: "METHOD ARM" -> {occlusion ratio: top-1 accuracy in [0, 1]}; one colour per method, one line
+    style per arm (encoder only solid, REC dashed, interpolation dotted)."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    colours: dict[str, str] = {}
     for label, points in series.items():
+        method, _, arm = label.partition(" ")
+        colour = colours.setdefault(method, f"C{len(colours)}")
         r = sorted(points)
-        ax.plot([100 * x for x in r], [100 * points[x] for x in r], marker="o", label=label)
+        ax.plot([100 * x for x in r], [100 * points[x] for x in r], marker="o", label=label, color=colour,
+                linestyle=_ARM_STYLES.get(arm, "-"))
     ax.set_xlabel("missing joints (%)")
     ax.set_ylabel("top-1 accuracy (%)")
     ax.set_title("Accuracy under missing joints")

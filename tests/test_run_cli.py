@@ -28,13 +28,26 @@ def finetuned(tiny_cache, tmp_path_factory) -> Path:
     return out / "ft" / "best.pt"
 
 
-def test_evaluate_prints_both_arms(finetuned, capsys):
+def test_evaluate_prints_every_arm(finetuned, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(finetuned), "--occlusion", "0.1,0.2", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["full"]["count"] > 0 and 0 <= res["full"]["top1"] <= 1
     for key in ("occlusion_0.1", "occlusion_0.2"):
-        assert set(res[key]) == {"encoder_only", "rec"}
+        assert set(res[key]) == {"encoder_only", "rec", "interpolation"}
+    assert main(["evaluate", "--checkpoint", str(finetuned), "--occlusion", "0.2"]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("missing joints 20 %")][0]
+    assert "encoder only" in line and "REC" in line and "interpolation" in line
+
+
+def test_table_4_puts_every_arm_beside_the_paper(tmp_path):
+    cells = [c for c in experiments.table_cells(4) if c.name == "DCMAE"][:1]
+    arms = {"encoder_only": 0.5, "rec": 0.625, "interpolation": 0.75}
+    results = [{"occlusion": {f"occlusion_{r:g}": arms for r in cells[0].occlusion}}]
+    text = experiments.write_table(4, results, cells, "ntu60", "xsub", tmp_path / "t4.md")
+    header, _, first = text.splitlines()[2:5]
+    assert "ours interpolation" in header and header.count("|") == first.count("|")
+    assert "| 50.0 | 62.5 | 75.0 |" in first
 
 
 def test_reconstruct_writes_a_valid_ntu_file_and_npy(finetuned, tmp_path):
@@ -94,7 +107,8 @@ def test_demo_end_to_end_writes_report_plots_and_checkpoint(tmp_path):
     assert main(["demo", *FAST, "--out", str(out), "--count", "40",
                  "--install-checkpoint", str(tmp_path / "installed.pt")]) == 0
     report = (out / "report.md").read_text()
-    for text in ("DCMAE", "SkeletonMAE", "10 % labels", "5 % labels", "missing", "python -m dcmae_core.train demo"):
+    for text in ("DCMAE", "SkeletonMAE", "10 % labels", "5 % labels", "missing: enc / REC / interp",
+                 "python -m dcmae_core.train demo"):
         assert text in report, text
     for png in ("pretrain_loss.png", "accuracy_vs_occlusion.png", "filmstrip.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png

@@ -59,8 +59,8 @@ def test_finetune_few_labels_and_evaluate_missing_joints(pretrained, tiny_cache,
     out = evaluate_checkpoint(tmp_path / "best.pt", occlusion=[0.1])
     full, occ = out["full"], out["occlusion_0.1"]
     assert full["count"] > 0 and len(full["confusion"]) == len(full["per_class"])
-    assert set(occ) == {"encoder_only", "rec"}
-    assert sum(map(sum, occ["rec"]["confusion"])) == full["count"]
+    assert set(occ) == {"encoder_only", "rec", "interpolation"}
+    assert sum(map(sum, occ["rec"]["confusion"])) == full["count"] == sum(map(sum, occ["interpolation"]["confusion"]))
 
 
 def _last_weights(run: Path) -> dict[str, torch.Tensor]:

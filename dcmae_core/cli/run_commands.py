@@ -79,6 +79,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                    f"{100 * arms['encoder_only']['top1']:.2f} %"
             if "rec" in arms:
                 line += f"   REC {100 * arms['rec']['top1']:.2f} %"
+            if "interpolation" in arms:
+                line += f"   interpolation {100 * arms['interpolation']['top1']:.2f} %"
             print(line)
     return 0
 
@@ -168,7 +170,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="finetuned checkpoint (RUN/best.pt)")
     p.add_argument("--data", help="prepared dataset folder (default: the one the checkpoint was trained on)")
     p.add_argument("--split", help="xsub, xview or xset (default: the checkpoint's)")
-    p.add_argument("--occlusion", help="missing-joint ratios, e.g. 0.05,0.10 (encoder only vs REC)")
+    p.add_argument("--occlusion", help="missing-joint ratios, e.g. 0.05,0.10 (encoder only vs REC vs interpolation)")
     p.add_argument("--seed", type=int, default=0, help="seed of the occlusion masks")
     p.add_argument("--device", help="auto, cpu, cuda")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
