@@ -17,7 +17,8 @@ from app.widgets.timeline import SPEEDS
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
-SKELETON_FILTER = "NTU skeleton (*.skeleton);;All files (*)"
+SKELETON_FILTER = ("Skeleton files (*.skeleton *.json *.mat *.csv);;NTU skeleton (*.skeleton);;"
+                   "NW-UCLA JSON (*.json);;UTD-MHAD MATLAB (*.mat);;Kinder-Gator CSV (*.csv);;All files (*)")
 
 
 class Menus:
@@ -131,7 +132,7 @@ class Menus:
             self.win.open_path(path)
 
     def browse_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.win, "Browse a folder of .skeleton files or a prepared dataset",
+        path = QFileDialog.getExistingDirectory(self.win, "Browse a folder of skeleton files or a prepared dataset",
                                                 self._default_dir())
         if path:
             self.win.browse(path)

@@ -133,3 +133,60 @@ def generic_layout(num_joints: int) -> Layout:
         center=0,
         groups={},
     )
+
+
+# Kinect SDK v1 (20 joints), the order NW-UCLA and Kinder-Gator publish: hip centre, spine, shoulder centre,
+# head, then left arm, right arm, left leg, right leg. NTU-25 (1-based) of each joint: 1, 2, 21, 4, 5..20.
+_K1_NAMES = (
+    "hip centre", "spine", "shoulder centre", "head",
+    "left shoulder", "left elbow", "left wrist", "left hand",
+    "right shoulder", "right elbow", "right wrist", "right hand",
+    "left hip", "left knee", "left ankle", "left foot",
+    "right hip", "right knee", "right ankle", "right foot",
+)
+_K1_PARENTS = (-1, 0, 1, 2, 2, 4, 5, 6, 2, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18)
+KINECT20 = Layout(
+    name="kinect_v1",
+    joint_names=_K1_NAMES,
+    parents=_K1_PARENTS,
+    center=1,  # spine, as NTU's spine mid
+    groups={
+        "head": (3,),
+        "torso": (0, 1, 2),
+        "left arm": (4, 5, 6, 7),
+        "right arm": (8, 9, 10, 11),
+        "left leg": (12, 13, 14, 15),
+        "right leg": (16, 17, 18, 19),
+    },
+)
+# KINECT20 joint k is NTU-25 joint KINECT20_TO_NTU25[k] (0-based). NTU's neck (3), hand tips (22, 24) and
+# thumbs (23, 25) have no Kinect v1 counterpart.
+KINECT20_TO_NTU25 = (0, 1, 20, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19)
+
+LAYOUTS = {NTU25.name: NTU25, KINECT20.name: KINECT20}
+
+
+def joint_map(src: Layout, dst: Layout) -> np.ndarray:
+    """(V_dst,) int64: for each joint of `dst`, its index in `src`, or -1 where `src` has no such joint.
+
+    Known pairs: identical layouts (by name), NTU-25 <-> Kinect v1. Anything else is an error that names both."""
+    if src.name == dst.name and src.num_joints == dst.num_joints:
+        return np.arange(dst.num_joints, dtype=np.int64)
+    k2n = np.asarray(KINECT20_TO_NTU25, dtype=np.int64)
+    if src.name == NTU25.name and dst.name == KINECT20.name:
+        return k2n.copy()
+    if src.name == KINECT20.name and dst.name == NTU25.name:
+        out = np.full(NTU25.num_joints, -1, dtype=np.int64)
+        out[k2n] = np.arange(KINECT20.num_joints)
+        return out
+    raise ValueError(f"no joint correspondence between layouts {src.name!r} ({src.num_joints} joints) and "
+                     f"{dst.name!r} ({dst.num_joints} joints)")
+
+
+def find_layout(joint_names: tuple[str, ...] | list[str]) -> Layout | None:
+    """The known layout with exactly these joint names (NTU-25, Kinect v1), or None."""
+    names = tuple(joint_names)
+    for layout in LAYOUTS.values():
+        if layout.joint_names == names:
+            return layout
+    return None

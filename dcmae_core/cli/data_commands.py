@@ -1,4 +1,5 @@
-"""CLI commands: data — inspect, convert, prepare, import-npz, import-generic."""
+"""CLI commands: data — inspect, convert, prepare, import-npz, import-generic, the Kinect v1 importers
+(import-nwucla, import-utd-mhad, import-kinder-gator) and merge-caches."""
 
 from __future__ import annotations
 
@@ -62,6 +63,23 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of that split draw")
     p.add_argument("--no-centre", action="store_true", help="keep the coordinates as they are")
     p.set_defaults(func=cmd_import_generic)
+
+    for command, what in (
+        ("import-nwucla", "NW-UCLA JSON folder (CTR-GCN's all_sqe); cross-view split, view 3 test"),
+        ("import-utd-mhad", "UTD-MHAD folder of *_skeleton.mat; odd subjects train, even test"),
+        ("import-kinder-gator", "Kinder-Gator folder ({Adults,Children}/*.csv); every take in train"),
+    ):
+        p = sub.add_parser(command, help=f"import a {what} (20 Kinect v1 joints)")
+        p.add_argument("folder", help="dataset folder (searched recursively)")
+        p.add_argument("--out", required=True, help="cache folder to create or resume")
+        p.add_argument("--min-frames", type=int, default=2, help="fewer frames with a body is a bad file")
+        p.set_defaults(func=cmd_import_kinect, dataset=command.removeprefix("import-"))
+
+    p = sub.add_parser("merge-caches", help="merge finished caches of one layout (labels offset, names prefixed)")
+    p.add_argument("caches", nargs="+", help="two or more cache folders")
+    p.add_argument("--out", required=True, help="merged cache folder to create or resume")
+    p.add_argument("--names", default=None, help="comma-separated display name per cache (default: dataset kind)")
+    p.set_defaults(func=cmd_merge_caches)
 
 
 def inspect_summary(path: str | Path) -> dict:
@@ -177,4 +195,30 @@ def cmd_import_generic(args: argparse.Namespace) -> int:
 
     meta = import_generic(args.folder, args.out, args.test_ratio, args.seed, centre_data=not args.no_centre)
     log.info("cache at %s: %d samples, %d skipped", args.out, meta["num_samples"], meta["num_failed"])
+    return 0
+
+
+def cmd_import_kinect(args: argparse.Namespace) -> int:
+    from dcmae_core.data import kinect_import
+
+    importer = {
+        "nwucla": kinect_import.import_nwucla,
+        "utd-mhad": kinect_import.import_utd_mhad,
+        "kinder-gator": kinect_import.import_kinder_gator,
+    }[args.dataset]
+    meta = importer(args.folder, args.out, min_frames=args.min_frames)
+    print(f"{args.out}: {kinect_import.summary(meta)}")
+    return 0
+
+
+def cmd_merge_caches(args: argparse.Namespace) -> int:
+    from dcmae_core.data.merge import merge_caches
+
+    names = [n.strip() for n in args.names.split(",")] if args.names else None
+    meta = merge_caches(args.caches, args.out, names)
+    split = np.load(Path(args.out) / "index.npy")["split"]
+    counts = [int((split == 0).sum()), int((split == 1).sum())]
+    parts = ", ".join(f"{s['name']} {s['num_classes']} from label {s['first_label']}" for s in meta["sources"])
+    print(f"{args.out}: {meta['num_samples']} samples (train {counts[0]}, test {counts[1]}), "
+          f"{len(meta['class_names'])} classes ({parts})")
     return 0
