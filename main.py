@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--checkpoint", help="checkpoint to load (default: the last used, else the demo)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the state to a PNG and exit")
-    p.add_argument("--mask", help="with --screenshot: a body part (left-arm, ...), a ratio r, or 'pretrain'")
+    p.add_argument("--mask", help="with --screenshot: a body part (left-arm, ...), a ratio r, 'pretrain' or an "
+                                   "occlusion pattern (limb_span, lower_body, ...; docs/occlusion.md)")
     p.add_argument("--seed", type=int, default=0, help="seed of random masks and sampling")
     p.add_argument("--reconstruct", action="store_true", help="--screenshot: reconstruct first")
     p.add_argument("--compare", default="side by side", help="'side by side', 'overlay' or 'single'")

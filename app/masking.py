@@ -1,6 +1,8 @@
-"""Occlusion masks as pure numpy functions (1 = removed), seeded; shapes (M, T, V) bool.
+"""Manual occlusion masks as pure numpy functions (1 = removed); shapes (M, T, V) bool.
 
-Only joints of persons present in a frame are ever masked: a mask never marks absent data.
+Only joints of persons present in a frame are ever masked: a mask never marks absent data. Random masks
+(the pretraining mask, missing joints, named occlusion patterns) are not made here: they are the core's
+(`app.core_bridge.occlusion` / `mask_spec`), so that a seed in the app is the same seed in the CLI.
 """
 
 from __future__ import annotations
@@ -15,50 +17,10 @@ def _check_present(present: np.ndarray) -> np.ndarray:
     return present
 
 
-def _check_ratio(name: str, ratio: float) -> float:
-    ratio = float(ratio)
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got {ratio}")
-    return ratio
-
-
 def empty_mask(present: np.ndarray, num_joints: int) -> np.ndarray:
     """(M, T, V) all False."""
     m, t = _check_present(present).shape
     return np.zeros((m, t, num_joints), dtype=bool)
-
-
-def pretrain_mask(present: np.ndarray, num_joints: int, frame_ratio: float, joint_ratio: float,
-                  seed: int) -> np.ndarray:
-    """The paper's pretraining mask: drop a share Mt of the frames (all joints, all persons), then in
-    every kept frame mask an independent random share Mj of the joints of each present person."""
-    present = _check_present(present)
-    _check_ratio("frame ratio Mt", frame_ratio)
-    _check_ratio("joint ratio Mj", joint_ratio)
-    rng = np.random.default_rng(seed)
-    m, t = present.shape
-    out = np.zeros((m, t, num_joints), dtype=bool)
-    n_drop = int(round(frame_ratio * t))
-    dropped = rng.permutation(t)[:n_drop]
-    out[:, dropped, :] = True
-    n_joint = int(round(joint_ratio * num_joints))
-    ranks = np.argsort(rng.random((m, t, num_joints)), axis=-1)  # (M, T, V) random permutation per frame
-    out |= ranks < n_joint
-    return out & present[:, :, None]
-
-
-def missing_joint_mask(present: np.ndarray, num_joints: int, ratio: float, seed: int) -> np.ndarray:
-    """The missing-joint protocol: exactly round(r * n) of the n (person, frame, joint) entries of
-    present persons, drawn uniformly with the seed."""
-    present = _check_present(present)
-    _check_ratio("missing-joint ratio r", ratio)
-    rng = np.random.default_rng(seed)
-    eligible = np.broadcast_to(present[:, :, None], present.shape + (num_joints,))  # (M, T, V)
-    flat = np.flatnonzero(eligible)
-    k = int(round(ratio * len(flat)))
-    out = np.zeros(eligible.size, dtype=bool)
-    out[rng.choice(flat, size=k, replace=False)] = True
-    return out.reshape(eligible.shape)
 
 
 def part_mask(present: np.ndarray, num_joints: int, joints: list[int] | tuple[int, ...] | np.ndarray,
@@ -88,26 +50,17 @@ def invert_mask(mask: np.ndarray, present: np.ndarray) -> np.ndarray:
     return ~np.asarray(mask, bool) & present[:, :, None]
 
 
-def mask_from_spec(spec: str, present: np.ndarray, num_joints: int, groups: dict[str, tuple[int, ...]],
-                   seed: int = 0, frame_ratio: float = 0.5, joint_ratio: float = 0.4) -> np.ndarray:
-    """Mask from a command-line word: a body part ("left-arm", "left arm", several joined by "+"),
-    a ratio ("0.1" = missing-joint protocol), or "pretrain" (Mt/Mj). ValueError names what is valid."""
-    text = spec.strip().lower()
-    if text == "pretrain":
-        return pretrain_mask(present, num_joints, frame_ratio, joint_ratio, seed)
-    try:
-        ratio = float(text)
-    except ValueError:
-        ratio = None
-    if ratio is not None:
-        return missing_joint_mask(present, num_joints, ratio, seed)
+def body_part_mask(spec: str, present: np.ndarray, num_joints: int,
+                   groups: dict[str, tuple[int, ...]]) -> np.ndarray:
+    """Mask of body parts named on a command line ("left-arm", "left arm", several joined by "+") in every
+    frame of every person. ValueError names what is valid."""
     names = {g.lower().replace(" ", "-"): g for g in groups}
     joints: list[int] = []
-    for part in text.split("+"):
+    for part in spec.strip().lower().split("+"):
         key = part.strip().replace(" ", "-").replace("_", "-")
         if key not in names:
             valid = ", ".join(sorted(names)) or "none in this layout"
-            raise ValueError(f"unknown mask {part!r}: use a ratio in [0, 1], 'pretrain' "
+            raise ValueError(f"unknown mask {part!r}: use a ratio in [0, 1], 'pretrain', an occlusion pattern "
                              f"or a body part ({valid})")
         joints.extend(groups[names[key]])
     return part_mask(present, num_joints, sorted(set(joints)))

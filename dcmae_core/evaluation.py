@@ -1,9 +1,13 @@
 """Evaluation of a finetuned checkpoint: full accuracy and the missing-joint protocol (SPEC §2, paper Table 4).
 
-For each occlusion ratio r, every test sample gets the same seeded mask (a pure function of seed and the
-sample's index) for every arm: "encoder only" classifies the damaged input (removed joints zeroed in metres,
-as a sensor reports them); "REC" first fills them with the pretrained DCMAE's one-step reconstruction;
-"interpolation" fills them linearly in time from the joint's visible frames (a baseline without a model).
+For each occlusion ratio r (= the pattern random:r) and each named occlusion pattern (dcmae_core/occlusion.py),
+every test sample gets the same seeded mask (a pure function of seed and the sample's index) for every arm:
+"encoder only" classifies the damaged input (removed joints zeroed in metres, as a sensor reports them);
+"REC" first fills them with the pretrained DCMAE's one-step reconstruction; "interpolation" fills them
+linearly in time from the joint's visible frames (a baseline without a model).
+person_part is scored only on the clips where it hides something (two persons, one in front of the other);
+single-person clips are skipped rather than counted with an empty mask, and its arms' count says how many
+clips were scored. Patterns' seconds are read at `fps` frames per second of the model's input frames.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from dcmae_core.baselines import interpolate_time
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
@@ -22,19 +26,44 @@ from dcmae_core.config import Config, config_from_dict
 from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
 from dcmae_core.engine import evaluate
 from dcmae_core.inference import _build_models
-from dcmae_core.model.masking import missing_joint_mask
+from dcmae_core.layout import Layout
+from dcmae_core.occlusion import OcclusionPattern, occlusion_mask, parse_pattern
 from dcmae_core.runs import resolve_device
 
 log = logging.getLogger(__name__)
 
 
-def occlusion_masks(batch: dict[str, torch.Tensor], ratio: float, seed: int, num_joints: int) -> torch.Tensor:
-    """(N, M, T, V) bool, one seeded mask per sample, independent of batch size and order."""
+def occlusion_masks(batch: dict[str, torch.Tensor], pattern: float | str | OcclusionPattern, seed: int,
+                    layout: Layout, fps: float = 30.0, mean: torch.Tensor | None = None,
+                    std: torch.Tensor | None = None) -> torch.Tensor:
+    """(N, M, T, V) bool, one seeded mask per sample, independent of batch size and order.
+
+    pattern: a missing-joint ratio r (= random:r, the masks the protocol always used) or an occlusion pattern.
+    mean, std (C,): the standardisation of batch["x"], to give person_part the positions in metres."""
+    pat = parse_pattern(f"random:{pattern!r}" if isinstance(pattern, (int, float)) else pattern)
+    x = None
+    if pat.name == "person_part":
+        if mean is None or std is None:
+            raise ValueError("person_part needs the standardisation (mean, std) to read positions in metres")
+        x = (batch["x"] * std.to(batch["x"].device) + mean.to(batch["x"].device)).float().cpu()  # (N, M, T, V, C)
     masks = []
     for i in range(batch["present"].shape[0]):
         g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(batch["index"][i]))
-        masks.append(missing_joint_mask(batch["present"][i : i + 1].cpu(), num_joints, ratio, g))
+        masks.append(occlusion_mask(pat, batch["present"][i : i + 1].cpu(), layout, g, fps=fps,
+                                    x=None if x is None else x[i : i + 1]))
     return torch.cat(masks).to(batch["x"].device)
+
+
+def _clips_with_mask(ds: SkeletonDataset, pat: OcclusionPattern, seed: int, layout: Layout, fps: float,
+                     mean: torch.Tensor, std: torch.Tensor, batch_size: int, num_workers: int) -> list[int]:
+    """Positions in `ds` of the clips where the pattern hides at least one joint (one pass over the data)."""
+    keep: list[int] = []
+    pos = 0
+    for b in DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers):
+        hit = occlusion_masks(b, pat, seed, layout, fps, mean, std).flatten(1).any(dim=1)  # (N,)
+        keep.extend(pos + int(i) for i in hit.nonzero().flatten())
+        pos += int(hit.shape[0])
+    return keep
 
 
 def damage(x: torch.Tensor, removed: torch.Tensor, zero_std: torch.Tensor) -> torch.Tensor:
@@ -43,9 +72,11 @@ def damage(x: torch.Tensor, removed: torch.Tensor, zero_std: torch.Tensor) -> to
 
 
 def evaluate_checkpoint(checkpoint: str | Path, cfg: Config | None = None, data_root: str | None = None,
-                        occlusion: list[float] | None = None, seed: int = 0, device: str = "auto",
-                        split: str | None = None) -> dict[str, Any]:
-    """Accuracy of a finetuned checkpoint on its test split, plus the missing-joint protocol per ratio."""
+                        occlusion: list[float | str] | None = None, seed: int = 0, device: str = "auto",
+                        split: str | None = None, fps: float = 30.0) -> dict[str, Any]:
+    """Accuracy of a finetuned checkpoint on its test split, plus each occlusion: a missing-joint ratio r
+    (result key occlusion_{r:g}) or an occlusion pattern text (key occlusion_{canonical text}, e.g.
+    occlusion_limb_span:0.5-2), each with the encoder-only, REC and interpolation arms."""
     ckpt = load_checkpoint(checkpoint)
     if ckpt.get("classifier") is None:
         raise CheckpointError(f"{checkpoint} holds no classifier; evaluate a finetuned checkpoint")
@@ -73,30 +104,50 @@ def evaluate_checkpoint(checkpoint: str | Path, cfg: Config | None = None, data_
     result: dict[str, Any] = {"checkpoint": str(checkpoint), "data": str(root), "split": split,
                               "full": evaluate(classify, loader, k, dev)}
     zero_std = torch.from_numpy(-mean / std).to(dev)  # (C,)
-    for r in occlusion or []:
+    mean_t, std_t = torch.from_numpy(mean), torch.from_numpy(std)
+    layout = cache.layout
+    for occ in occlusion or []:
+        if isinstance(occ, (int, float)):
+            pat, key = parse_pattern(f"random:{float(occ)!r}"), f"occlusion_{float(occ):g}"
+        else:
+            pat = parse_pattern(occ)
+            key = f"occlusion_{pat.ratio:g}" if pat.name == "random" else f"occlusion_{pat}"
+        occ_loader = loader
+        if pat.name == "person_part":
+            keep = _clips_with_mask(ds, pat, seed, layout, fps, mean_t, std_t, cfg.train.eval_batch_size,
+                                    cfg.data.num_workers)
+            if not keep:
+                log.warning("%s hides nothing in any test clip (no two overlapping persons): skipped", pat)
+                result[key] = {"skipped": "no test clip with one person in front of another"}
+                continue
+            occ_loader = DataLoader(Subset(ds, keep), batch_size=cfg.train.eval_batch_size, shuffle=False,
+                                    num_workers=cfg.data.num_workers)
+
+        def masks(b, pat=pat):
+            return occlusion_masks(b, pat, seed, layout, fps, mean_t, std_t)
+
         arms = {}
 
-        def enc_only(b, r=r):
-            removed = occlusion_masks(b, r, seed, cache.layout.num_joints)
-            return clf(damage(b["x"], removed, zero_std), b["person_valid"])
+        def enc_only(b, masks=masks):
+            return clf(damage(b["x"], masks(b), zero_std), b["person_valid"])
 
-        arms["encoder_only"] = evaluate(enc_only, loader, k, dev)
+        arms["encoder_only"] = evaluate(enc_only, occ_loader, k, dev)
         if dcmae is not None:
-            def rec(b, r=r):
-                removed = occlusion_masks(b, r, seed, cache.layout.num_joints)
+            def rec(b, masks=masks):
+                removed = masks(b)
                 g = torch.Generator(device=dev).manual_seed(int(seed))
                 filled = dcmae.reconstruct(damage(b["x"], removed, zero_std), removed, b["person_valid"],
                                            method="one_step", generator=g)
                 return clf(filled, b["person_valid"])
 
-            arms["rec"] = evaluate(rec, loader, k, dev)
+            arms["rec"] = evaluate(rec, occ_loader, k, dev)
         else:
             log.warning("checkpoint has no pretrained DCMAE weights: REC arm skipped")
 
-        def interpolated(b, r=r):
-            removed = occlusion_masks(b, r, seed, cache.layout.num_joints)
+        def interpolated(b, masks=masks):
+            removed = masks(b)
             return clf(interpolate_time(damage(b["x"], removed, zero_std), removed, zero_std), b["person_valid"])
 
-        arms["interpolation"] = evaluate(interpolated, loader, k, dev)
-        result[f"occlusion_{r:g}"] = arms
+        arms["interpolation"] = evaluate(interpolated, occ_loader, k, dev)
+        result[key] = arms
     return result

@@ -3,10 +3,15 @@
 Items are joined by ';' and combined:
   occlusion:R         the missing-joint protocol: a random share R of (frame, joint) entries of present persons
   random:MT,MJ        the pretraining mask: drop MT of the frames, then MJ of the joints in every kept frame
+  NAME[:ARGS]         a named occlusion pattern of dcmae_core/occlusion.py: random:R (= occlusion:R),
+                      limb_span[:A-B], frame_burst[:K,A-B], limb_clip, lower_body, person_part
   part:NAME[,NAME]    body parts of the layout (e.g. "part:left arm,right leg")
   joints:J[,J]        joints by 1-based index (NTU numbering)
   frames:A-B          restrict to frames A..B (0-based, inclusive); alone, it removes every joint there
   person:P            restrict to person P (1-based)
+
+Random items draw, in order, from one CPU generator seeded with `seed`: a spec holding one pattern gives
+exactly `occlusion_mask(NAME, ...)` with `torch.Generator().manual_seed(seed)`, the app's mask for that seed.
 """
 
 from __future__ import annotations
@@ -16,14 +21,19 @@ import torch
 
 from dcmae_core.layout import Layout
 from dcmae_core.model.masking import missing_joint_mask, spatiotemporal_mask
+from dcmae_core.occlusion import PATTERNS, occlusion_mask
 
 
 class MaskSpecError(ValueError):
     pass
 
 
-def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 0) -> np.ndarray:
-    """present (M, T) bool -> removed (M, T, V) bool (only where persons are present)."""
+def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 0, fps: float = 30.0,
+                    x: np.ndarray | None = None) -> np.ndarray:
+    """present (M, T) bool -> removed (M, T, V) bool (only where persons are present).
+
+    fps: frames per second, for the patterns' seconds; x: (M, T, V, C) joint positions in metres, needed by
+    the person_part pattern only."""
     m, t = present.shape
     v = layout.num_joints
     joints = np.zeros(v, dtype=bool)
@@ -40,6 +50,11 @@ def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 
                 ratio = float(arg)
                 pm = torch.from_numpy(present[None])  # (1, M, T)
                 random_part |= missing_joint_mask(pm, v, ratio, g)[0].numpy()
+                has_random = True
+            elif kind in PATTERNS and not (kind == "random" and "," in arg):
+                pm = torch.from_numpy(np.ascontiguousarray(present, dtype=bool)[None])  # (1, M, T)
+                xt = None if x is None else torch.from_numpy(np.asarray(x, dtype=np.float32)[None])  # (1, M, T, V, C)
+                random_part |= occlusion_mask(item, pm, layout, g, fps=fps, x=xt)[0].numpy()
                 has_random = True
             elif kind == "random":
                 mt, mj = (float(a) for a in arg.split(","))
@@ -67,8 +82,8 @@ def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 
                 persons = np.zeros(m, dtype=bool)
                 persons[p] = True
             else:
-                raise MaskSpecError(f"unknown mask item {kind!r}; use occlusion, random, part, joints, frames "
-                                    f"or person")
+                raise MaskSpecError(f"unknown mask item {kind!r}; use occlusion, random, part, joints, frames, "
+                                    f"person or a pattern ({', '.join(PATTERNS)})")
         except (KeyError, ValueError) as exc:
             if isinstance(exc, MaskSpecError):
                 raise

@@ -40,6 +40,24 @@ def test_evaluate_prints_every_arm(finetuned, capsys):
     assert "encoder only" in line and "REC" in line and "interpolation" in line
 
 
+def test_evaluate_takes_occlusion_patterns_beside_ratios(finetuned, capsys):
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(finetuned), "--occlusion", "limb_span,0.1,frame_burst:3,0.2-0.4,"
+                 "person_part", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    n = res["full"]["count"]
+    for key in ("occlusion_limb_span:0.5-2", "occlusion_0.1", "occlusion_frame_burst:3,0.2-0.4"):
+        assert set(res[key]) == {"encoder_only", "rec", "interpolation"}
+        assert all(res[key][arm]["count"] == n for arm in res[key])
+    pp = res["occlusion_person_part"]  # scored only on the two-person clips where one hides part of the other
+    assert set(pp) == {"encoder_only", "rec", "interpolation"} and all(0 < pp[arm]["count"] < n for arm in pp)
+    assert main(["evaluate", "--checkpoint", str(finetuned), "--occlusion", "lower_body,0.2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(x.startswith("lower_body:") and "REC" in x and "interpolation" in x for x in lines)
+    assert any(x.startswith("missing joints 20 %") for x in lines)
+    assert main(["evaluate", "--checkpoint", str(finetuned), "--occlusion", "elbow_span"]) != 0
+
+
 def test_table_4_puts_every_arm_beside_the_paper(tmp_path):
     cells = [c for c in experiments.table_cells(4) if c.name == "DCMAE"][:1]
     arms = {"encoder_only": 0.5, "rec": 0.625, "interpolation": 0.75}

@@ -1,8 +1,9 @@
-"""Occlusion editor panel: picked joint info, body-part groups, random masks, clear/invert/undo/redo."""
+"""Occlusion editor panel: picked joint info, body-part groups, seeded masks (named occlusion patterns, the
+pretraining mask, missing joints), clear/invert/undo/redo."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -12,6 +13,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -36,12 +38,15 @@ class MaskEditor(QWidget):
     parts_requested = Signal(list, int, bool)  # group names, person (-1 = all), in/out range only
     pretrain_requested = Signal(float, float, int)  # Mt, Mj, seed
     missing_requested = Signal(float, int)  # r, seed
+    pattern_requested = Signal(str, int)  # occlusion pattern text ('limb_span:1-1.5'), seed
     clear_requested = Signal()
     invert_requested = Signal()
     undo_requested = Signal()
     redo_requested = Signal()
 
-    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, patterns: dict[str, str] | None = None,
+                 parent: QWidget | None = None) -> None:
+        """patterns: occlusion pattern name -> one-line description (the core's PATTERNS, given by the window)."""
         super().__init__(parent)
         self.state = state
         col = QVBoxLayout(self)
@@ -79,14 +84,29 @@ class MaskEditor(QWidget):
         pl.addLayout(prow)
         col.addWidget(part_box)
 
-        rand_box = QGroupBox("Random masks")
+        rand_box = QGroupBox("Seeded masks (the CLI's --seed gives the same mask)")
         form = QFormLayout(rand_box)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setToolTip("Same seed, same mask: pattern P with seed s is `reconstruct --mask P --seed s`")
+        form.addRow("Seed", self.seed)
+        self.pattern = QComboBox()
+        for i, (name, text) in enumerate((patterns or {}).items()):
+            self.pattern.addItem(name, name)
+            self.pattern.setItemData(i, text, Qt.ItemDataRole.ToolTipRole)
+        self.pattern_args = QLineEdit()
+        self.pattern_args.setToolTip("Optional arguments after the colon, e.g. 1-1.5 for limb_span:1-1.5 "
+                                     "(empty = the pattern's defaults)")
+        self.pattern.currentIndexChanged.connect(self._on_pattern)
+        self.apply_pattern = QPushButton("Apply pattern")
+        self.apply_pattern.clicked.connect(lambda: self.pattern_requested.emit(self.pattern_text(),
+                                                                               self.seed.value()))
+        form.addRow("Pattern", self.pattern)
+        form.addRow("Arguments", self.pattern_args)
+        form.addRow(self.apply_pattern)
         self.mt = _ratio_box(0.5, "Mt: share of frames dropped (paper: 0.5)")
         self.mj = _ratio_box(0.4, "Mj: share of joints masked in each kept frame (paper: 0.4)")
         self.r = _ratio_box(0.1, "r: share of (frame, joint) entries missing (paper: 0.05, 0.10)")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        form.addRow("Seed", self.seed)
         pre = QPushButton("Pretraining mask (Mt, Mj)")
         pre.clicked.connect(lambda: self.pretrain_requested.emit(self.mt.value(), self.mj.value(),
                                                                  self.seed.value()))
@@ -98,6 +118,7 @@ class MaskEditor(QWidget):
         form.addRow("r", self.r)
         form.addRow(miss)
         col.addWidget(rand_box)
+        self._on_pattern()
 
         edit = QGridLayout()
         self.edit_buttons: dict[str, QPushButton] = {}
@@ -137,6 +158,18 @@ class MaskEditor(QWidget):
                 if seq.present[m].any():
                     self.person.addItem(f"body {m + 1}", m)
         self._refresh()
+
+    def pattern_text(self) -> str:
+        """The chosen pattern with its arguments, as the CLI writes it ('limb_span' or 'limb_span:1-1.5')."""
+        name = self.pattern.currentData() or ""
+        args = self.pattern_args.text().strip()
+        return f"{name}:{args}" if args else name
+
+    def _on_pattern(self, *_args) -> None:
+        tip = self.pattern.itemData(self.pattern.currentIndex(), Qt.ItemDataRole.ToolTipRole) or ""
+        self.pattern.setToolTip(tip)
+        self.pattern_args.clear()
+        self.apply_pattern.setEnabled(self.pattern.count() > 0)
 
     def _emit_parts(self) -> None:
         names = [n for n, cb in self.part_checks.items() if cb.isChecked()]

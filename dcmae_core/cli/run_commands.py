@@ -58,14 +58,20 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ratios(text: str | None) -> list[float]:
-    return [float(r) for r in text.split(",") if r.strip()] if text else []
+def _occlusions(text: str | None) -> list:
+    """'0.05,0.1,limb_span,frame_burst:3,0.2-0.4' -> [0.05, 0.1, 'limb_span', 'frame_burst:3,0.2-0.4']:
+    bare numbers stay missing-joint ratios (random:R), names are occlusion patterns."""
+    from dcmae_core.occlusion import parse_patterns
+
+    if not text:
+        return []
+    return [p.ratio if p.name == "random" else str(p) for p in parse_patterns(text)]
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from dcmae_core.evaluation import evaluate_checkpoint
 
-    res = evaluate_checkpoint(args.checkpoint, data_root=args.data, occlusion=_ratios(args.occlusion),
+    res = evaluate_checkpoint(args.checkpoint, data_root=args.data, occlusion=_occlusions(args.occlusion),
                               seed=args.seed, device=args.device or "auto", split=args.split)
     if args.json:
         print(json.dumps(res))
@@ -74,14 +80,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"samples {res['full']['count']}")
     print(f"full:   top-1 {100 * res['full']['top1']:.2f} %   top-5 {100 * res['full']['top5']:.2f} %")
     for key, arms in res.items():
-        if key.startswith("occlusion_"):
-            line = f"missing joints {100 * float(key.split('_')[1]):g} %:  encoder only " \
-                   f"{100 * arms['encoder_only']['top1']:.2f} %"
-            if "rec" in arms:
-                line += f"   REC {100 * arms['rec']['top1']:.2f} %"
-            if "interpolation" in arms:
-                line += f"   interpolation {100 * arms['interpolation']['top1']:.2f} %"
-            print(line)
+        if not key.startswith("occlusion_"):
+            continue
+        name = key.removeprefix("occlusion_")
+        try:
+            head = f"missing joints {100 * float(name):g} %:"
+        except ValueError:
+            head = f"{name}:"
+        if "skipped" in arms:
+            print(f"{head}  skipped ({arms['skipped']})")
+            continue
+        line = f"{head}  encoder only {100 * arms['encoder_only']['top1']:.2f} %"
+        if "rec" in arms:
+            line += f"   REC {100 * arms['rec']['top1']:.2f} %"
+        if "interpolation" in arms:
+            line += f"   interpolation {100 * arms['interpolation']['top1']:.2f} %"
+        if arms["encoder_only"]["count"] != res["full"]["count"]:
+            line += f"   ({arms['encoder_only']['count']} samples)"
+        print(line)
     return 0
 
 
@@ -101,7 +117,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
 
     pred = Predictor.from_checkpoint(args.checkpoint, device=args.device or "auto")
     skel, pre = _load_sample(args.file)
-    removed = parse_mask_spec(args.mask, pre.present, pred.layout, seed=args.seed)
+    removed = parse_mask_spec(args.mask, pre.present, pred.layout, seed=args.seed, x=pre.data[..., :3])
     filled = pred.reconstruct(pre.data, removed, method=args.method, num_steps=args.steps, seed=args.seed)
     out = Path(args.output)
     if out.suffix == ".npy":
@@ -170,7 +186,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="finetuned checkpoint (RUN/best.pt)")
     p.add_argument("--data", help="prepared dataset folder (default: the one the checkpoint was trained on)")
     p.add_argument("--split", help="xsub, xview or xset (default: the checkpoint's)")
-    p.add_argument("--occlusion", help="missing-joint ratios, e.g. 0.05,0.10 (encoder only vs REC vs interpolation)")
+    p.add_argument("--occlusion", help="missing-joint ratios and/or occlusion patterns, comma-separated, e.g. "
+                                       "0.05,0.10 or limb_span,lower_body,random:0.1 (a bare number R is random:R; "
+                                       "docs/occlusion.md); each gets encoder only vs REC vs interpolation")
     p.add_argument("--seed", type=int, default=0, help="seed of the occlusion masks")
     p.add_argument("--device", help="auto, cpu, cuda")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
@@ -181,7 +199,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="output .skeleton (same frames) or .npy (M, T, V, C)")
     p.add_argument("--mask", default="occlusion:0.1",
                    help="mask spec: occlusion:R | random:MT,MJ | part:NAME[,NAME] | joints:J,.. | frames:A-B | "
-                        "person:P, combined with ';' (default: occlusion:0.1, the missing-joint protocol)")
+                        "person:P | an occlusion pattern (random:R, limb_span[:A-B], frame_burst[:K,A-B], limb_clip, "
+                        "lower_body, person_part; docs/occlusion.md), combined with ';' "
+                        "(default: occlusion:0.1, the missing-joint protocol)")
     p.add_argument("--seed", type=int, default=0, help="seed of random masks and of the diffusion noise")
     p.add_argument("--method", choices=["one_step", "iterative"], default="one_step",
                    help="one-step x0 prediction from t=T (the paper's) or iterative DDPM sampling")

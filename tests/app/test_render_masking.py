@@ -1,11 +1,12 @@
-"""Pure functions of app/render.py and app/masking.py (no Qt)."""
+"""Pure functions of app/render.py, app/masking.py and the bridge's seeded masks (no Qt)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app import masking, render
+from app import core_bridge, masking, render
+from app.state import Sequence
 from dcmae_core.layout import NTU25
 
 V = NTU25.num_joints
@@ -75,26 +76,36 @@ def test_errors_colours_and_topk():
         render.top_k(probs, ["a"])
 
 
+def _sequence(present: np.ndarray) -> Sequence:
+    m, t = present.shape
+    data = np.random.default_rng(0).normal(size=(m, t, V, 3)).astype(np.float32) * present[:, :, None, None]
+    return Sequence(name="synthetic", title="", data=data, present=present, joint_names=NTU25.joint_names,
+                    parents=NTU25.parents, groups=dict(NTU25.groups))
+
+
 def test_pretrain_mask_follows_the_paper_ratios():
+    """The app's pretraining mask is the core's (reconstruct --mask random:MT,MJ), seeded."""
     present = _present(t=40, second=True)
-    m = masking.pretrain_mask(present, V, 0.5, 0.4, seed=3)
+    seq = _sequence(present)
+    m = core_bridge.mask_spec("random:0.5,0.4", seq, seed=3)
     assert not m[~present].any()
     dropped = m[0].all(axis=1)  # frames where person 1 lost every joint
     assert dropped.sum() == 20
     kept = ~dropped
     assert (m[0][kept].sum(axis=1) == round(0.4 * V)).all()
-    assert np.array_equal(m, masking.pretrain_mask(present, V, 0.5, 0.4, seed=3))
-    assert not np.array_equal(m, masking.pretrain_mask(present, V, 0.5, 0.4, seed=4))
+    assert np.array_equal(m, core_bridge.mask_spec("random:0.5,0.4", seq, seed=3))
+    assert not np.array_equal(m, core_bridge.mask_spec("random:0.5,0.4", seq, seed=4))
 
 
 def test_missing_joint_mask_exact_share_and_seed():
     present = _present(t=50, second=True)
-    m = masking.missing_joint_mask(present, V, 0.1, seed=1)
+    seq = _sequence(present)
+    m = core_bridge.occlusion("random:0.1", seq, seed=1)
     n = present.sum() * V
     assert m.sum() == round(0.1 * n) and not m[~present].any()
-    assert np.array_equal(m, masking.missing_joint_mask(present, V, 0.1, seed=1))
-    with pytest.raises(ValueError, match="ratio r"):
-        masking.missing_joint_mask(present, V, 1.5, seed=1)
+    assert np.array_equal(m, core_bridge.occlusion("random:0.1", seq, seed=1))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        core_bridge.occlusion("random:1.5", seq, seed=1)
 
 
 def test_part_invert_and_spec():
@@ -103,11 +114,10 @@ def test_part_invert_and_spec():
     assert arm.sum() == 3 * len(NTU25.groups["left arm"])
     inv = masking.invert_mask(arm, present)
     assert not (inv & arm).any() and (inv | arm)[present].all() and not inv[~present].any()
-    spec = masking.mask_from_spec("left-arm+head", present, V, NTU25.groups)
+    spec = masking.body_part_mask("left-arm+head", present, V, NTU25.groups)
     assert spec[0, 0].sum() == len(NTU25.groups["left arm"]) + len(NTU25.groups["head"])
-    assert masking.mask_from_spec("0.2", present, V, NTU25.groups).sum() == round(0.2 * present.sum() * V)
     with pytest.raises(ValueError, match="left-arm"):
-        masking.mask_from_spec("tail", present, V, NTU25.groups)
+        masking.body_part_mask("tail", present, V, NTU25.groups)
     with pytest.raises(ValueError, match="frame range"):
         masking.part_mask(present, V, [0], frames=(5, 50))
 
