@@ -14,6 +14,16 @@ from app.workers.inference import InferenceRequest, InferenceService, JobCancell
 
 log = logging.getLogger(__name__)
 
+PRETRAIN_MT, PRETRAIN_MJ = 0.5, 0.4  # the paper's pretraining mask ratios, for the word 'pretrain'
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
 
 class Controller(QObject):
     """Owns the state and the inference service; reports problems through `error(title, message)`."""
@@ -110,21 +120,38 @@ class Controller(QObject):
         return self._guard(do)
 
     def mask_pretrain(self, mt: float, mj: float, seed: int) -> bool:
+        """The paper's pretraining mask, as `reconstruct --mask random:MT,MJ --seed SEED` draws it."""
         def do() -> None:
             seq = self._seq()
-            self.state.set_mask(masking.pretrain_mask(seq.present, seq.num_joints, mt, mj, seed))
+            self.state.set_mask(core_bridge.mask_spec(f"random:{float(mt)!r},{float(mj)!r}", seq, seed))
         return self._guard(do)
 
     def mask_missing(self, r: float, seed: int) -> bool:
+        """The missing-joint protocol: the occlusion pattern random:r."""
+        return self.mask_pattern(f"random:{float(r)!r}", seed)
+
+    def mask_pattern(self, pattern: str, seed: int) -> bool:
+        """A named occlusion pattern of the core ('limb_span', 'lower_body', 'random:0.1', ...), seeded as the
+        CLI seeds it: pattern P with seed s here is `reconstruct --mask P --seed s`."""
         def do() -> None:
             seq = self._seq()
-            self.state.set_mask(masking.missing_joint_mask(seq.present, seq.num_joints, r, seed))
+            self.state.set_mask(core_bridge.occlusion(pattern, seq, seed))
+            self.status.emit(f"occlusion {pattern} (seed {seed}): {int(self.state.mask.sum())} joint-frames hidden")
         return self._guard(do)
 
     def mask_spec(self, spec: str, seed: int = 0) -> bool:
+        """A mask from a command-line word: 'pretrain', a ratio r (= random:r), an occlusion pattern, or body
+        parts ('left-arm+head')."""
+        text = spec.strip()
+        name = text.partition(":")[0].strip().lower()
+        if name == "pretrain":
+            return self.mask_pretrain(PRETRAIN_MT, PRETRAIN_MJ, seed)
+        if name in core_bridge.occlusion_patterns() or _is_number(name):
+            return self.mask_pattern(text, seed)
+
         def do() -> None:
             seq = self._seq()
-            self.state.set_mask(masking.mask_from_spec(spec, seq.present, seq.num_joints, seq.groups, seed))
+            self.state.set_mask(masking.body_part_mask(text, seq.present, seq.num_joints, seq.groups))
         return self._guard(do)
 
     def clear_mask(self) -> None:
@@ -150,7 +177,7 @@ class Controller(QObject):
             self.status.emit("inference is already running")
             return False
         req = InferenceRequest(seq.data, self.state.mask, self.state.version, method=method,
-                               num_steps=num_steps, seed=seed)
+                               num_steps=num_steps, seed=seed, joint_names=tuple(seq.joint_names))
         try:
             res = await self.service.run(req)
         except JobCancelled:

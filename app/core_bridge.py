@@ -1,4 +1,5 @@
-"""The thin bridge from the app to dcmae_core's data layer: read/preprocess/export skeleton files.
+"""The thin bridge from the app to dcmae_core's data layer: read/preprocess/export skeleton files, and the
+core's seeded occlusion masks (section "occlusion patterns" at the end).
 
 Besides app/workers/, this is the only app module that imports dcmae_core. It hands the rest of the
 app numpy arrays (app.state.Sequence) and keeps the core objects in an opaque handle for export.
@@ -40,8 +41,32 @@ def _title(stem: str) -> str:
         return stem
 
 
+# Single files of the Kinect v1 datasets (20 joints): NW-UCLA .json, UTD-MHAD .mat, Kinder-Gator .csv.
+KINECT_SUFFIXES = (".json", ".mat", ".csv")
+_NOT_SAMPLES = {"layout.json", "meta.json", "samples.csv", "config.json"}  # files of other formats' folders
+_DATASET_TITLES = {"nwucla": "NW-UCLA", "utd_mhad": "UTD-MHAD", "kinder_gator": "Kinder-Gator"}
+
+
+def _load_kinect(path: Path) -> Sequence:
+    """An NW-UCLA / UTD-MHAD / Kinder-Gator file -> Sequence in the KINECT20 layout, centred like the importers."""
+    from dcmae_core.data.kinect_datasets import read_kinect_file
+    from dcmae_core.layout import KINECT20
+
+    try:
+        data, present, info = read_kinect_file(path)
+    except (OSError, ValueError) as exc:
+        raise LoadError(str(exc)) from exc
+    dataset = _DATASET_TITLES.get(info["dataset"], info["dataset"])
+    action = f"A{info['action']:02d} " if info["action"] > 0 else ""
+    log.info("loaded %s: %s", path, data.shape)
+    return Sequence(name=path.stem, title=f"{dataset} {action}{info['action_name']}", data=data, present=present,
+                    joint_names=tuple(KINECT20.joint_names), parents=tuple(KINECT20.parents),
+                    groups=dict(KINECT20.groups), path=str(path), handle=None)
+
+
 def load_sequence(path: str | Path) -> Sequence:
-    """Read and preprocess an NTU .skeleton file -> Sequence (centred, 2 actor slots).
+    """Read and preprocess a skeleton file -> Sequence (centred): an NTU .skeleton file (2 actor slots, NTU-25) or
+    a Kinect v1 file (.json NW-UCLA, .mat UTD-MHAD, .csv Kinder-Gator; 1 person, 20 joints).
     Raises LoadError with the parser's message (file, line, reason)."""
     from dcmae_core.data import ntu, preprocess
     from dcmae_core.layout import NTU25
@@ -49,6 +74,8 @@ def load_sequence(path: str | Path) -> Sequence:
     path = Path(path)
     if not path.is_file():
         raise LoadError(f"{path}: no such file")
+    if path.suffix.lower() in KINECT_SUFFIXES:
+        return _load_kinect(path)
     try:
         skel = ntu.read_skeleton(path)
         pre = preprocess.preprocess_skeleton(skel, NTU25)
@@ -109,9 +136,46 @@ def _entry_fields(name: str) -> dict:
             "action": n.action, "action_name": title}
 
 
+def _kinect_fields(path: Path) -> dict:
+    """Browser fields of a Kinect v1 file from its name: camera = view, performer = subject, replication =
+    episode / trial / take, setup = 1 adult / 2 child (Kinder-Gator); {} for a name of none of the datasets."""
+    from dcmae_core.data import kinect_datasets as kd
+
+    parse = {".json": kd.parse_nwucla_name, ".mat": kd.parse_utd_name, ".csv": kd.parse_kg_name}[path.suffix.lower()]
+    try:
+        info = parse(path.stem)
+    except ValueError:
+        return {}
+    group = kd.KG_GROUPS.get(path.parent.name.lower())
+    return {"setup": group, "camera": info.get("view"), "performer": info["subject"],
+            "replication": info.get("episode", info.get("trial", info.get("take"))),
+            "action": info["action"] if info["action"] > 0 else None, "action_name": info["action_name"]}
+
+
+def _folder_files(path: Path) -> list[Path]:
+    """The .skeleton and Kinect v1 files of a folder; when it has none, those of its subfolders (Kinder-Gator
+    keeps Adults/ and Children/)."""
+    suffixes = (".skeleton", *KINECT_SUFFIXES)
+
+    def pick(paths) -> list[Path]:
+        return sorted(p for p in paths if p.suffix.lower() in suffixes and p.name not in _NOT_SAMPLES and p.is_file())
+
+    return pick(path.iterdir()) or pick(path.rglob("*"))
+
+
+def _cache_fields(cache, i: int) -> dict:
+    """Index columns of a non-NTU cache sample as browser fields (-1 = none) and its class name."""
+    row = cache.index[i]
+    out = {f: int(row[f]) if int(row[f]) >= 0 else None for f in ("setup", "camera", "performer", "replication")}
+    out["action"] = int(row["action"]) if int(row["action"]) > 0 else None
+    out["action_name"] = cache.class_names[int(cache.labels[i])]
+    return out
+
+
 def scan_source(path: str | Path) -> list[BrowserEntry]:
-    """The samples of a folder of .skeleton files, a prepared dataset cache (a folder with meta.json) or the
-    field's .npz, with their NTU name fields. Reads names and labels only. Raises LoadError."""
+    """The samples of a folder of skeleton files (.skeleton, or the Kinect v1 datasets' .json / .mat / .csv), a
+    prepared dataset cache (a folder with meta.json) or the field's .npz, with the fields their names carry.
+    Reads names and labels only. Raises LoadError."""
     from dcmae_core.data.dataset import SkeletonCache
     from dcmae_core.data.importers import npz_summary
 
@@ -125,14 +189,16 @@ def scan_source(path: str | Path) -> list[BrowserEntry]:
         if path.is_dir() and (path / "meta.json").is_file():
             cache = SkeletonCache.open(path)
             return [BrowserEntry(name=n, kind="cache", source=str(path), index=i,
-                                 **(_entry_fields(n) or {"action_name": cache.class_names[int(cache.labels[i])]}))
+                                 **(_entry_fields(n) or _cache_fields(cache, i)))
                     for i, n in enumerate(cache.names)]
         if path.is_dir():
-            return [BrowserEntry(name=p.stem, kind="file", source=str(p), **_entry_fields(p.stem))
-                    for p in sorted(path.glob("*.skeleton"))]
+            return [BrowserEntry(name=p.stem, kind="file", source=str(p),
+                                 **(_entry_fields(p.stem) if p.suffix == ".skeleton" else _kinect_fields(p)))
+                    for p in _folder_files(path)]
     except (OSError, ValueError) as exc:
         raise LoadError(f"{path}: {exc}") from exc
-    raise LoadError(f"{path}: not a folder of .skeleton files, a prepared dataset or an .npz")
+    raise LoadError(f"{path}: not a folder of skeleton files (.skeleton, NW-UCLA .json, UTD-MHAD .mat, "
+                    "Kinder-Gator .csv), a prepared dataset or an .npz")
 
 
 def _npz_fields(labels: dict, y: int) -> dict:
@@ -177,3 +243,49 @@ def load_entry(entry: BrowserEntry) -> Sequence:
     return Sequence(name=entry.name, title=title, data=data, present=present,
                     joint_names=tuple(layout.joint_names), parents=tuple(layout.parents),
                     groups=dict(layout.groups), path=None, handle=None)
+
+
+# occlusion patterns ---------------------------------------------------------------------------------------
+# The app's random masks are the core's (dcmae_core/occlusion.py, dcmae_core/mask_spec.py), drawn from a CPU
+# generator seeded with the user's seed: pattern NAME with seed s here is `reconstruct --mask NAME --seed s`.
+
+
+def occlusion_patterns() -> dict[str, str]:
+    """Pattern name -> one-line description, in the order the core lists them."""
+    from dcmae_core.occlusion import PATTERNS
+
+    return dict(PATTERNS)
+
+
+def _layout_of(seq: Sequence):
+    """The core layout of a sequence: a known one (NTU-25, Kinect v1) by its joint names, else one built from
+    the sequence's own names, parents and groups."""
+    from dcmae_core.layout import LAYOUTS, Layout
+
+    for layout in LAYOUTS.values():
+        if tuple(layout.joint_names) == tuple(seq.joint_names) and tuple(layout.parents) == tuple(seq.parents):
+            return layout
+    return Layout(name=f"{seq.num_joints}-joint layout of {seq.name}", joint_names=tuple(seq.joint_names),
+                  parents=tuple(seq.parents), center=0, groups=dict(seq.groups))
+
+
+def occlusion(pattern: str, seq: Sequence, seed: int, fps: float = 30.0) -> np.ndarray:
+    """(M, T, V) bool mask (True = removed) of an occlusion pattern ('limb_span', 'random:0.1', ...) on the
+    sequence, seeded. Raises ValueError in plain words for a bad pattern or a layout without limbs."""
+    import torch
+
+    from dcmae_core.occlusion import occlusion_mask
+
+    g = torch.Generator().manual_seed(int(seed))
+    present = torch.from_numpy(np.ascontiguousarray(seq.present, dtype=bool))[None]  # (1, M, T)
+    x = torch.from_numpy(np.ascontiguousarray(seq.data, dtype=np.float32))[None]  # (1, M, T, V, 3)
+    return occlusion_mask(pattern, present, _layout_of(seq), g, fps=fps, x=x)[0].numpy()  # (M, T, V)
+
+
+def mask_spec(spec: str, seq: Sequence, seed: int, fps: float = 30.0) -> np.ndarray:
+    """(M, T, V) bool mask of a `reconstruct --mask` spec (e.g. 'random:0.5,0.4' for the pretraining mask,
+    'lower_body;person:1'), seeded as the CLI seeds it. Raises ValueError in plain words."""
+    from dcmae_core.mask_spec import parse_mask_spec
+
+    return parse_mask_spec(spec, np.asarray(seq.present, dtype=bool), _layout_of(seq), seed=int(seed), fps=fps,
+                           x=seq.data)

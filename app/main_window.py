@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import render
+from app import core_bridge, render
 from app.controller import Controller
 from app.menus import build_menus
 from app.playback import Player
@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         self.compare_box = QComboBox()
         self.compare_box.addItems(list(COMPARE_MODES))
         self.compare_box.currentTextChanged.connect(self.set_compare_mode)
-        self.title = QLabel("no sequence — File → Open, or drop a .skeleton file here")
+        self.title = QLabel("no sequence — File → Open, or drop a skeleton file (.skeleton, .json, .mat, .csv) here")
         for w in (QLabel("sequence"), self.sequence_box, QLabel("compare"), self.compare_box):
             top.addWidget(w)
         top.addWidget(self.title, 1)
@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         col.addWidget(self.timeline)
         self.setCentralWidget(centre)
 
-        self.mask_editor = MaskEditor(self.state)
+        self.mask_editor = MaskEditor(self.state, patterns=core_bridge.occlusion_patterns())
         self.inference_panel = InferencePanel(self.state)
         self.results = ResultsPanel(self.state)
         self.docks = {}
@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
         me.parts_requested.connect(c.mask_parts)
         me.pretrain_requested.connect(c.mask_pretrain)
         me.missing_requested.connect(c.mask_missing)
+        me.pattern_requested.connect(c.mask_pattern)
         me.clear_requested.connect(c.clear_mask)
         me.invert_requested.connect(c.invert_mask)
         me.undo_requested.connect(st.undo)
@@ -234,7 +235,7 @@ class MainWindow(QMainWindow):
         return self.controller.open_path(path)
 
     def browse(self, path: str | Path) -> bool:
-        """List a folder of .skeleton files, a prepared dataset or an .npz in the Browser dock."""
+        """List a folder of skeleton files, a prepared dataset or an .npz in the Browser dock."""
         entries = self.controller.scan(path)
         if entries is None:
             return False

@@ -3,8 +3,40 @@ joint) and linear interpolation of each joint in time between the frames where i
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+
+
+def _neighbours(removed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each (..., T, V) entry, the last visible frame <= t (or -1) and the first visible frame >= t (or T)."""
+    t_len = removed.shape[-2]
+    t = torch.arange(t_len, device=removed.device).view(t_len, 1)  # (T, 1), broadcast over (..., T, V)
+    visible = ~removed
+    prev = torch.where(visible, t, -1).cummax(dim=-2).values  # (..., T, V)
+    nxt = torch.where(visible, t, t_len).flip(-2).cummin(dim=-2).values.flip(-2)  # (..., T, V)
+    return prev, nxt
+
+
+def _interpolate(x: torch.Tensor, prev: torch.Tensor, nxt: torch.Tensor,
+                 fill: torch.Tensor | float) -> torch.Tensor:
+    """Linear interpolation between the neighbours `prev` / `nxt` of every entry (see `interpolate_time`)."""
+    t_len = x.shape[-3]
+    t = torch.arange(t_len, device=x.device).view(t_len, 1)
+    has_prev, has_next = prev >= 0, nxt < t_len
+    p, q = prev.clamp(min=0), nxt.clamp(max=t_len - 1)
+    xp = torch.gather(x, -3, p[..., None].expand_as(x))  # (..., T, V, C) value at the previous visible frame
+    xq = torch.gather(x, -3, q[..., None].expand_as(x))
+    w = ((t - p) / (q - p).clamp(min=1)).to(x.dtype)[..., None]  # (..., T, V, 1) weight of the next one
+    y = torch.where((has_prev & has_next)[..., None], xp + (xq - xp) * w, torch.where(has_prev[..., None], xp, xq))
+    return torch.where((has_prev | has_next)[..., None], y, torch.as_tensor(fill, dtype=x.dtype, device=x.device))
+
+
+def _check(x: torch.Tensor, removed: torch.Tensor) -> None:
+    if removed.shape != x.shape[:-1] or removed.dtype != torch.bool or x.dim() < 3:
+        raise ValueError(f"expected x (..., T, V, C) and removed (..., T, V) bool; got {tuple(x.shape)} and "
+                         f"{tuple(removed.shape)} {removed.dtype}")
 
 
 def interpolate_time(x: torch.Tensor, removed: torch.Tensor, fill: torch.Tensor | float = 0.0) -> torch.Tensor:
@@ -12,22 +44,33 @@ def interpolate_time(x: torch.Tensor, removed: torch.Tensor, fill: torch.Tensor 
     frames, held constant before the first and after the last one; `fill` ((C,) or a scalar) where a joint is
     visible in no frame. Removed values are never read; other entries are returned unchanged. Batched: the
     leading axes are any (N, M), and the map is affine, so it commutes with per-channel standardisation."""
-    if removed.shape != x.shape[:-1] or removed.dtype != torch.bool or x.dim() < 3:
-        raise ValueError(f"expected x (..., T, V, C) and removed (..., T, V) bool; got {tuple(x.shape)} and "
-                         f"{tuple(removed.shape)} {removed.dtype}")
+    _check(x, removed)
+    prev, nxt = _neighbours(removed)
+    return torch.where(removed[..., None], _interpolate(x, prev, nxt, fill), x)
+
+
+PRIOR_FEATURES = 3  # channels interp_prior adds after the C interpolated coordinates
+GAP_SCALE = 30.0  # frames: a gap's distance to the nearest visible frame is given in units of ~1 s at 30 Hz
+GAP_CAP = 4.0  # ... and capped there (beyond it interpolation knows as little as nothing)
+
+
+def interp_prior(x: torch.Tensor, removed: torch.Tensor) -> torch.Tensor:
+    """What interpolation knows about each entry, as the decoder's prior: (..., T, V, C + 3) =
+    [interpolated coordinates (0 = the data's mean where the joint is never visible), visible on both sides,
+    visible on one side only, distance to the nearest visible frame / GAP_SCALE capped at GAP_CAP].
+    Removed values of x are never read."""
+    _check(x, removed)
     t_len = x.shape[-3]
-    t = torch.arange(t_len, device=x.device).view(t_len, 1)  # (T, 1), broadcast over (..., T, V)
-    visible = ~removed
-    prev = torch.where(visible, t, -1).cummax(dim=-2).values  # (..., T, V) last visible frame <= t, or -1
-    nxt = torch.where(visible, t, t_len).flip(-2).cummin(dim=-2).values.flip(-2)  # first visible >= t, or T
+    prev, nxt = _neighbours(removed)
+    values = _interpolate(x, prev, nxt, 0.0)  # (..., T, V, C)
     has_prev, has_next = prev >= 0, nxt < t_len
-    p, q = prev.clamp(min=0), nxt.clamp(max=t_len - 1)
-    xp = torch.gather(x, -3, p[..., None].expand_as(x))  # (..., T, V, C) value at the previous visible frame
-    xq = torch.gather(x, -3, q[..., None].expand_as(x))
-    w = ((t - p) / (q - p).clamp(min=1)).to(x.dtype)[..., None]  # (..., T, V, 1) weight of the next one
-    y = torch.where((has_prev & has_next)[..., None], xp + (xq - xp) * w, torch.where(has_prev[..., None], xp, xq))
-    y = torch.where((has_prev | has_next)[..., None], y, torch.as_tensor(fill, dtype=x.dtype, device=x.device))
-    return torch.where(removed[..., None], y, x)
+    t = torch.arange(t_len, device=x.device).view(t_len, 1)
+    far = torch.full_like(prev, math.ceil(GAP_CAP * GAP_SCALE))  # never visible: as far as the cap
+    dist = torch.minimum(torch.where(has_prev, t - prev, far), torch.where(has_next, nxt - t, far))
+    gap = (dist.to(x.dtype) / GAP_SCALE).clamp(max=GAP_CAP)  # (..., T, V)
+    both = (has_prev & has_next).to(x.dtype)
+    one = (has_prev ^ has_next).to(x.dtype)
+    return torch.cat([values, both[..., None], one[..., None], gap[..., None]], dim=-1)
 
 
 def interpolate_removed(data: np.ndarray, removed: np.ndarray) -> np.ndarray:

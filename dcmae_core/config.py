@@ -31,6 +31,11 @@ class DataConfig:
     crop_max: float = 1.0  # upper end of that ratio
     crop_min_frames: int = 64  # train crop never keeps fewer frames than this (or L if shorter)
     test_crop: float = 0.95  # test crop: centred window of this share of L
+    # "resize": crop then resample to num_frames (SPEC §2.5, the paper's; what classification uses).
+    # "native": num_frames consecutive frames at the recording's own rate (a random window in training, the
+    # centred one in testing; short clips hold their last frame), so the model learns motion at the speed the
+    # app and `reconstruct` show it, where it fills hidden joints window by window.
+    window: Literal["resize", "native"] = "resize"
     rotate: float = 0.3  # train-time random rotation, radians, U(-rotate, rotate) about x, y, z; 0 = off
     label_ratio: float = 1.0  # share of the training split with labels (few-label protocol: 0.05, 0.10)
     label_seed: int = 0  # seed of the few-label draw
@@ -58,6 +63,10 @@ class ModelConfig:
     decoder_stta_heads: int = 1  # heads of the decoder's STTA blocks (slimmer than the encoder's: ~14 M)
     decoder_token_kernel: int = 1  # token-axis conv of the decoder's STTA blocks (encoder: 5, STTFormer)
     cross_attention: bool = True  # False: decoder blocks are STTA only (paper Table 5)
+    # "interp": the decoder also gets, at every removed entry, the joint's linear interpolation in time, whether
+    # it has one and how far the nearest visible frame is, and predicts x_0 as that interpolation plus a
+    # correction: the model starts from what interpolation knows (docs/reconstruction.md). "none": the paper.
+    fill_prior: Literal["none", "interp"] = "none"
     diffusion: bool = True  # False: masked positions get a mask token, no timestep (SkeletonMAE)
     head_dropout: float = 0.0  # dropout before the linear classifier
     # Recompute each decoder block's activations in the backward pass instead of keeping them: pretraining
@@ -71,6 +80,10 @@ class MaskConfig:
     frame_ratio: float = 0.5  # Mt: share of frames dropped in pretraining
     joint_ratio: float = 0.4  # Mj: share of joints masked in every kept frame
     occlusion: float = 0.1  # missing-joint protocol ratio r used by default in reconstruct
+    # Pretraining beside the paper's Mt/Mj mask: with probability pattern_prob a batch is masked instead with
+    # one of these named occlusion patterns (dcmae_core/occlusion.py; drawn uniformly per batch, all frames kept).
+    pattern_prob: float = 0.0
+    patterns: str = "limb_span,frame_burst,limb_clip,lower_body,random:0.1"
 
 
 @dataclass
@@ -263,6 +276,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError("model.decoder_dim must be divisible by model.decoder_heads")
     if not 0.0 <= cfg.mask.frame_ratio < 1.0 or not 0.0 <= cfg.mask.joint_ratio < 1.0:
         raise ConfigError("mask ratios must lie in [0, 1)")
+    if not 0.0 <= cfg.mask.pattern_prob <= 1.0:
+        raise ConfigError("mask.pattern_prob must lie in [0, 1]")
     if not 0.0 < cfg.data.label_ratio <= 1.0:
         raise ConfigError("data.label_ratio must lie in (0, 1]")
     if cfg.data.num_frames % m.tuple_len:

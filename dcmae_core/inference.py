@@ -14,14 +14,22 @@ from typing import Any
 import numpy as np
 import torch
 
+from dcmae_core.baselines import interp_prior, interpolate_removed
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, ConfigError, config_from_dict
 from dcmae_core.data.transforms import crop_resize, presence, standardise
-from dcmae_core.layout import Layout
+from dcmae_core.layout import Layout, joint_map
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.runs import resolve_device
 
-__all__ = ["Predictor", "CheckpointError", "Cancelled", "DEMO_CHECKPOINT"]
+__all__ = ["Predictor", "CheckpointError", "Cancelled", "DEMO_CHECKPOINT", "METHODS"]
+
+# Fill methods, by the name the CLI and the app use, with the words the app shows.
+METHODS = {
+    "one_step": "DCMAE, one step",  # the paper's REC: x_0 predicted once from pure noise at t = T
+    "iterative": "DCMAE, iterative",  # strided DDPM sampling
+    "interpolate": "linear interpolation",  # the baseline, no model
+}
 
 DEMO_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "demo" / "dcmae_demo.pt"
 
@@ -109,30 +117,91 @@ class Predictor:
         return np.concatenate([arr, pad], axis=0)
 
     def _windows(self, length: int) -> list[int]:
-        """Start frames of windows of num_frames covering [0, length); the last one ends at length."""
+        """Start frames of windows of num_frames covering [0, length), half a window apart (each frame is then
+        filled by the window it lies most centrally in, so a gap near a window's edge still has context on
+        both sides); the last one ends at length."""
         w = self.num_frames
         if length <= w:
             return [0]
-        starts = list(range(0, length - w + 1, w))
+        stride = max(1, w // 2)
+        starts = list(range(0, length - w + 1, stride))
         if starts[-1] + w < length:
             starts.append(length - w)
         return starts
 
+    def _to_model(self, data: np.ndarray, removed: np.ndarray | None, layout: Layout | None
+                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(M, T, V_file, C) in the file's layout -> the model's joints; also, per model joint, its index in the
+        file (-1: the file has no such joint; it is marked removed, so the model fills it, and dropped after)."""
+        layout = layout or self.layout
+        idx = joint_map(layout, self.layout)  # (V_model,)
+        if data.shape[2] != layout.num_joints:
+            raise ValueError(f"the sample has {data.shape[2]} joints but its layout {layout.name} has "
+                             f"{layout.num_joints}")
+        if (idx == np.arange(len(idx))).all() and layout.num_joints == len(idx):
+            return data, removed, idx
+        lacking = idx < 0
+        xm = data[:, :, np.maximum(idx, 0)].copy()  # (M, T, V_model, C)
+        xm[:, :, lacking] = 0.0
+        rm = None
+        if removed is not None:
+            rm = removed[:, :, np.maximum(idx, 0)].copy()
+            rm[:, :, lacking] = True
+        return xm, rm, idx
+
+    @staticmethod
+    def _fill_unmodelled(out: np.ndarray, removed: np.ndarray, layout: Layout, unmodelled: np.ndarray) -> None:
+        """Fill removed entries of joints the model does not have (e.g. NTU's neck, hand tips and thumbs under a
+        Kinect-v1 model) in place: the joint keeps its offset from its parent, interpolated in time between the
+        frames where it is visible; never visible, it sits half the parent's bone further along that bone."""
+        for j in np.flatnonzero(unmodelled):
+            p = layout.parents[j]
+            miss = removed[:, :, j]  # (M, T)
+            if p < 0 or not miss.any():
+                continue
+            off = out[:, :, j] - out[:, :, p]  # (M, T, C)
+            off = interpolate_removed(off[:, :, None], miss[:, :, None])[:, :, 0]  # (M, T, C); never seen -> 0
+            never = miss.all(axis=1)  # (M,)
+            pp = layout.parents[p]
+            if never.any() and pp >= 0:
+                off[never] = 0.5 * (out[never][:, :, p] - out[never][:, :, pp])
+            out[:, :, j] = np.where(miss[..., None], out[:, :, p] + off, out[:, :, j])
+
     # ------------------------------------------------------------------ API
     @torch.no_grad()
     def reconstruct(self, data: np.ndarray, removed: np.ndarray, method: str = "one_step", num_steps: int = 50,
-                    seed: int = 0, progress: Callable[[float], bool] | None = None) -> np.ndarray:
-        """Fill the removed (M, T, V) entries of `data` (M, T, V, C); every other entry is returned unchanged."""
-        if self.dcmae is None:
-            raise CheckpointError("this checkpoint holds only a classifier; it cannot reconstruct")
+                    seed: int = 0, progress: Callable[[float], bool] | None = None,
+                    layout: Layout | None = None) -> np.ndarray:
+        """Fill the removed (M, T, V) entries of `data` (M, T, V, C); every other entry is returned unchanged.
+
+        `layout`: the data's skeleton when it is not the model's (NTU-25 and Kinect v1 map onto each other,
+        `layout.joint_map`); `method`: a key of METHODS."""
+        if method not in METHODS:
+            raise ValueError(f"unknown fill method {method!r}; use one of {', '.join(METHODS)}")
         data = np.asarray(data, dtype=np.float32)
         removed = np.asarray(removed, dtype=bool)
         if data.ndim != 4 or removed.shape != data.shape[:3]:
             raise ValueError(f"expected data (M, T, V, C) and removed (M, T, V); got {data.shape} and "
                              f"{removed.shape}")
-        if data.shape[2] != self.layout.num_joints:
-            raise ValueError(f"the sample has {data.shape[2]} joints; this model was trained on "
-                             f"{self.layout.num_joints} ({self.layout.name})")
+        if method == "interpolate":
+            return interpolate_removed(data, removed).astype(np.float32)
+        if self.dcmae is None:
+            raise CheckpointError("this checkpoint holds only a classifier; it cannot reconstruct")
+        layout = layout or self.layout
+        xm, rm, idx = self._to_model(data, removed, layout)
+        ym = self._reconstruct_model(xm, rm, method, num_steps, seed, progress)  # (M, T, V_model, C)
+        out = data.copy()
+        have = idx >= 0
+        out[:, :, idx[have]] = np.where(removed[:, :, idx[have], None], ym[:, :, have], data[:, :, idx[have]])
+        unmodelled = np.ones(layout.num_joints, dtype=bool)
+        unmodelled[idx[have]] = False
+        if unmodelled.any():
+            self._fill_unmodelled(out, removed, layout, unmodelled)
+        return out
+
+    def _reconstruct_model(self, data: np.ndarray, removed: np.ndarray, method: str, num_steps: int, seed: int,
+                           progress: Callable[[float], bool] | None) -> np.ndarray:
+        """`reconstruct` in the model's own layout."""
         m_in, length = data.shape[0], data.shape[1]
         x, valid = self._standardise(data)
         present = presence(self._fit_persons(data)) | self._fit_persons(removed).any(axis=2)  # (M, T)
@@ -141,18 +210,23 @@ class Predictor:
         x[mask] = 0.0  # the model never sees what it must fill
         out = x.copy()
         gen = torch.Generator().manual_seed(int(seed))  # noise drawn on the CPU: same result on every device
+        prior = None
+        if self.config.model.fill_prior == "interp":  # interpolation over the whole clip, not window by window
+            prior = interp_prior(torch.from_numpy(x), torch.from_numpy(mask)).numpy()  # (M, T, V, C + 3)
         starts = self._windows(length)
+        centres = np.asarray(starts) + self.num_frames / 2.0
+        owner = np.abs(np.arange(length)[:, None] + 0.5 - centres[None]).argmin(axis=1)  # (T,) window per frame
         for i, s in enumerate(starts):
             idx = np.clip(np.arange(s, s + self.num_frames), 0, length - 1)  # short clips repeat the last frame
             xw = torch.from_numpy(x[:, idx][None]).to(self.device)  # (1, M, W, V, C)
             mw = torch.from_numpy(mask[:, idx][None]).to(self.device)  # (1, M, W, V)
             pv = torch.from_numpy(valid[None]).to(self.device)  # (1, M)
-            if mw.any():
-                y = self.dcmae.reconstruct(xw, mw, pv, method=method, num_steps=num_steps, generator=gen)
+            _, first = np.unique(idx, return_index=True)  # each real frame once
+            first = first[owner[idx[first]] == i]  # ... and only the frames this window owns
+            if mw.any() and len(first) and mask[:, idx[first]].any():
+                pw = torch.from_numpy(prior[:, idx][None]).to(self.device) if prior is not None else None
+                y = self.dcmae.reconstruct(xw, mw, pv, method=method, num_steps=num_steps, generator=gen, prior=pw)
                 y = y[0].float().cpu().numpy()  # (M, W, V, C)
-                take = idx < length
-                _, first = np.unique(idx, return_index=True)  # each real frame once
-                first = first[take[first]]
                 fr = idx[first]
                 out[:, fr] = np.where(mask[:, fr, :, None], y[:, first], out[:, fr])
             if progress is not None and progress((i + 1) / len(starts)) is False:
@@ -163,14 +237,25 @@ class Predictor:
         return result[:m_in].astype(np.float32)
 
     @torch.no_grad()
-    def classify(self, data: np.ndarray, removed: np.ndarray | None = None) -> np.ndarray:
-        """(num_classes,) probabilities; removed joints are zeroed (in metres) as a sensor reports them."""
+    def classify(self, data: np.ndarray, removed: np.ndarray | None = None, layout: Layout | None = None
+                 ) -> np.ndarray:
+        """(num_classes,) probabilities; removed joints are zeroed (in metres) as a sensor reports them.
+        `layout`: the data's skeleton when it is not the model's; a joint the data lacks takes its nearest
+        ancestor's position (NTU's neck and hand tips under a Kinect-v1 model are simply left out)."""
         if self.classifier is None:
             raise CheckpointError("this checkpoint holds no classifier (it is a pretraining checkpoint); "
                                   "finetune it first")
         data = np.array(data, dtype=np.float32)
         if removed is not None:
             data[np.asarray(removed, dtype=bool)] = 0.0
+        if layout is not None and layout.name != self.layout.name:
+            data, _, idx = self._to_model(data, None, layout)
+            for j in np.flatnonzero(idx < 0):
+                p = self.layout.parents[j]
+                while p >= 0 and idx[p] < 0:
+                    p = self.layout.parents[p]
+                if p >= 0:
+                    data[:, :, j] = data[:, :, p]
         d = self.config.data
         clip, _ = crop_resize(self._fit_persons(data), d.num_frames, train=False, test_crop=d.test_crop)
         x, valid = self._standardise(clip)

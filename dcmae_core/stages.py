@@ -25,6 +25,7 @@ from dcmae_core.data.splits import few_label_subset, load_indices, resolve_split
 from dcmae_core.engine import EpochSampler, TrainState, classification_loss, evaluate, train_one_epoch
 from dcmae_core.layout import Layout
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+from dcmae_core.occlusion import occlusion_mask, parse_patterns
 from dcmae_core.runs import (
     DistContext,
     RunLogger,
@@ -211,10 +212,24 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
     return {"finished": finished, "state": state.to_dict(), "run_dir": str(run_dir)}
 
 
-def _pretrain_loss(net, batch, gen):
-    out = net(batch["x"], batch["person_valid"], generator=gen) if isinstance(net, DDP) else \
-        net.forward_pretrain(batch["x"], batch["person_valid"], generator=gen)
-    return out.loss, {}
+def pretrain_loss_fn(cfg: Config, layout: Layout):
+    """The pretraining loss: the paper's Mt/Mj mask, or with probability mask.pattern_prob a named occlusion
+    pattern (one per batch, drawn from `gen` like everything else random in a step, so resume stays exact)."""
+    patterns = parse_patterns(cfg.mask.patterns) if cfg.mask.pattern_prob > 0 else []  # bad names fail here
+
+    def loss(net, batch, gen):
+        occ = None
+        if patterns:
+            u = torch.rand((2,), generator=gen, device=gen.device)
+            if float(u[0]) < cfg.mask.pattern_prob:
+                name = patterns[min(int(float(u[1]) * len(patterns)), len(patterns) - 1)]
+                present = batch["present"] & batch["person_valid"][:, :, None]  # (N, M, T)
+                occ = occlusion_mask(name, present, layout, gen)  # (N, M, T, V)
+        fwd = net if isinstance(net, DDP) else net.forward_pretrain
+        out = fwd(batch["x"], batch["person_valid"], generator=gen, occlusion=occ)
+        return out.loss, {}
+
+    return loss
 
 
 def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: bool = False) -> dict[str, Any]:
@@ -234,8 +249,17 @@ def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: 
         model.load_state_dict(payload["dcmae"])
     if ctx.enabled:
         model.forward = model.forward_pretrain  # DDP calls forward
-    return _fit("pretrain", cfg, run_dir, model, _pretrain_loss, data, data.train_idx, payload, {}, jsonl, ctx,
-                device)
+    return _fit("pretrain", cfg, run_dir, model, pretrain_loss_fn(cfg, data.layout), data, data.train_idx,
+                payload, {}, jsonl, ctx, device)
+
+
+def _keep_stats(data: DataBundle, ckpt: dict[str, Any]) -> None:
+    """Standardise with the statistics `ckpt` was trained with: the encoder (and the decoder a finetuned
+    checkpoint keeps for reconstruction) learnt on data standardised so, whatever set is finetuned on."""
+    stats = ckpt.get("stats") or {}
+    if len(stats.get("mean", ())) == len(data.mean) and len(stats.get("std", ())) == len(data.std):
+        data.mean = np.asarray(stats["mean"], np.float32)
+        data.std = np.asarray(stats["std"], np.float32)
 
 
 def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None, resume: bool = False,
@@ -262,8 +286,11 @@ def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None
         except RuntimeError as exc:
             raise CheckpointError(f"{pretrained} does not fit this model config: {str(exc)[:300]}") from exc
         pretrained_state = dcmae.state_dict()
+        _keep_stats(data, pre)
     elif pretrained_state is not None:
         dcmae.load_state_dict(pretrained_state)
+    if payload is not None:
+        _keep_stats(data, payload)
     clf = DCMAEClassifier(copy.deepcopy(dcmae.encoder), len(data.class_names), cfg.model.head_dropout).to(device)
     if payload is not None:
         clf.load_state_dict(payload["classifier"])

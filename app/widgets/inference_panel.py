@@ -1,4 +1,5 @@
-"""Inference controls: method (one-step / iterative), steps, seed, Run, Cancel, progress, model line."""
+"""Inference controls: fill method (the model one-step / iterative, linear interpolation), steps, seed, Run,
+Cancel, progress, model line."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ from app.state import AppState
 class InferencePanel(QWidget):
     run_requested = Signal(str, int, int)  # method, steps, seed
     cancel_requested = Signal()
+    # (label, key of dcmae_core.inference.METHODS); the first is the default. The model's labels change with
+    # the loaded checkpoint (`_on_model`): one built on interpolation says so.
+    METHODS = (("DCMAE, one step (x0 from t = T)", "one_step"), ("DCMAE, iterative sampling", "iterative"),
+               ("linear interpolation (no model)", "interpolate"))
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,8 +37,10 @@ class InferencePanel(QWidget):
         col.addWidget(self.model_label)
         form = QFormLayout()
         self.method = QComboBox()
-        self.method.addItem("one step (x0 from t = T)", "one_step")
-        self.method.addItem("iterative sampling", "iterative")
+        for text, key in self.METHODS:
+            self.method.addItem(text, key)
+        self.method.setToolTip("How removed joints are filled. The error plot always shows linear interpolation "
+                               "beside the chosen fill.")
         self.steps = QSpinBox()
         self.steps.setRange(1, 1000)
         self.steps.setValue(50)
@@ -85,6 +92,9 @@ class InferencePanel(QWidget):
         if not info:
             self.model_label.setText("no model loaded (Model → Open checkpoint…)")
             return
+        prior = info.get("fill_prior") == "interp"
+        self.method.setItemText(0, "DCMAE on interpolation, one step" if prior else self.METHODS[0][0])
+        self.method.setItemText(1, "DCMAE on interpolation, iterative" if prior else self.METHODS[1][0])
         name = info.get("path", "?")
         self.model_label.setText(f"model: {name}\n{len(info.get('class_names', []))} classes · "
                                  f"{info.get('layout', '?')} · on {info.get('device', '?')}")

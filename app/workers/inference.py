@@ -25,9 +25,10 @@ class InferenceRequest:
     removed: np.ndarray  # (M, T, V) bool, 1 = removed
     version: int  # AppState.version when the request was made
     reconstruct: bool = True  # False: classify only
-    method: str = "one_step"  # "one_step" | "iterative"
+    method: str = "one_step"  # a key of dcmae_core.inference.METHODS: "one_step" | "iterative" | "interpolate"
     num_steps: int = 50  # iterative sampling steps
     seed: int = 0
+    joint_names: tuple[str, ...] = ()  # the sequence's joints (their layout is mapped onto the model's)
 
 
 @dataclass
@@ -51,6 +52,8 @@ def model_info(predictor: object) -> dict:
     info["num_frames"] = int(predictor.num_frames)
     info["can_reconstruct"] = getattr(predictor, "dcmae", True) is not None
     info["can_classify"] = getattr(predictor, "classifier", True) is not None
+    config = getattr(predictor, "config", None)
+    info["fill_prior"] = getattr(getattr(config, "model", None), "fill_prior", "none")
     return info
 
 
@@ -75,12 +78,16 @@ def demo_checkpoint_path() -> Path | None:
 
 def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> InferenceResult:
     from dcmae_core.baselines import interpolate_removed
+    from dcmae_core.layout import find_layout, joint_map
 
     start = time.perf_counter()
+    layout = find_layout(req.joint_names) if req.joint_names else None
     v = predictor.layout.num_joints
-    if req.data.shape[2] != v:
-        raise ValueError(f"the sequence has {req.data.shape[2]} joints but the model's layout "
-                         f"{predictor.layout.name} has {v}")
+    if layout is None and req.data.shape[2] != v:
+        raise ValueError(f"the sequence has {req.data.shape[2]} joints in a skeleton this model does not know; "
+                         f"the model's is {predictor.layout.name} ({v} joints)")
+    if layout is not None:
+        joint_map(layout, predictor.layout)  # raises, naming both skeletons, when they do not correspond
     notes: list[str] = []
     recon = baseline = None
     has_recon = getattr(predictor, "dcmae", True) is not None
@@ -93,7 +100,7 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
     if req.reconstruct and req.removed.any():
         if has_recon:
             recon = predictor.reconstruct(req.data, req.removed, method=req.method, num_steps=req.num_steps,
-                                          seed=req.seed, progress=sub)
+                                          seed=req.seed, progress=sub, layout=layout)
             baseline = interpolate_removed(req.data, req.removed)  # what the model is measured against
         else:
             notes.append("this checkpoint cannot reconstruct (no pretrained model in it)")
@@ -104,11 +111,11 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
     preds: dict[str, list[tuple[str, float]]] = {}
     if has_clf:
         names = list(predictor.class_names)
-        preds["masked"] = top_k(predictor.classify(req.data, req.removed), names)
+        preds["masked"] = top_k(predictor.classify(req.data, req.removed, layout=layout), names)
         if not progress(share + (1 - share) / 2):
             raise JobCancelled("cancelled")
         if recon is not None:
-            preds["reconstruction"] = top_k(predictor.classify(recon), names)
+            preds["reconstruction"] = top_k(predictor.classify(recon, layout=layout), names)
     else:
         notes.append("this checkpoint has no classifier (pretraining only)")
     progress(1.0)
@@ -152,7 +159,7 @@ class InferenceService(QObject):
         data = np.array(req.data, dtype=np.float32, copy=True)  # the worker owns its copies
         removed = np.array(req.removed, dtype=bool, copy=True)
         req = InferenceRequest(data, removed, req.version, req.reconstruct, req.method, req.num_steps,
-                               req.seed)
+                               req.seed, tuple(req.joint_names))
         return await self.runner.start(lambda p: _infer(predictor, req, p))
 
     def cancel(self) -> None:

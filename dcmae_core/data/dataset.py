@@ -179,17 +179,20 @@ class SkeletonDataset(Dataset):
         present = transforms.presence(data) & person_valid[:, None]  # (M, T)
         cfg = self.cfg
         rng = self._rng(i) if self.train else None
-        x, present = transforms.crop_resize(
-            data,
-            cfg.num_frames,
-            self.train,
-            rng,
-            cfg.crop_min,
-            cfg.crop_max,
-            cfg.crop_min_frames,
-            cfg.test_crop,
-            present=present,
-        )  # (M, num_frames, V, C)
+        if cfg.window == "native":
+            x, present = transforms.native_window(data, cfg.num_frames, self.train, rng, present=present)
+        else:
+            x, present = transforms.crop_resize(
+                data,
+                cfg.num_frames,
+                self.train,
+                rng,
+                cfg.crop_min,
+                cfg.crop_max,
+                cfg.crop_min_frames,
+                cfg.test_crop,
+                present=present,
+            )  # (M, num_frames, V, C)
         if self.train and cfg.rotate > 0:
             x = transforms.random_rotate(x, cfg.rotate, rng)
         x = transforms.standardise(x, present, self.mean, self.std)

@@ -100,6 +100,33 @@ def crop_resize(
     return resize_time(data[:, start:stop], present[:, start:stop], num_frames)
 
 
+def native_window(
+    data: np.ndarray,
+    num_frames: int,
+    train: bool,
+    rng: np.random.Generator | None = None,
+    present: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`num_frames` consecutive frames of `(M, L, V, C)` at the recording's own rate: a random window in
+    training, the centred one in testing. A shorter clip holds its last frame (a person standing still), as
+    `Predictor.reconstruct` pads its windows. Returns (data (M, num_frames, V, C) float32, present (M, num_frames))."""
+    if present is None:
+        present = presence(data)
+    length = data.shape[1]
+    if length < 1:
+        raise ValueError(f"cannot take a window of a sequence of {length} frames")
+    if length <= num_frames:
+        start = 0
+    elif train:
+        if rng is None:
+            raise ValueError("a training window needs a np.random.Generator")
+        start = int(rng.integers(0, length - num_frames + 1))
+    else:
+        start = (length - num_frames) // 2
+    idx = np.minimum(np.arange(start, start + num_frames), length - 1)  # (num_frames,)
+    return np.ascontiguousarray(data[:, idx], dtype=np.float32), present[:, idx]
+
+
 def rotation_matrix(angles: np.ndarray) -> np.ndarray:
     """(3, 3) rotation Rz @ Ry @ Rx for angles (ax, ay, az) in radians."""
     ax, ay, az = (float(a) for a in angles)

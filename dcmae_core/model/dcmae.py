@@ -15,6 +15,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from dcmae_core.baselines import interp_prior
 from dcmae_core.config import DiffusionConfig, MaskConfig, ModelConfig
 from dcmae_core.model.decoder import DCMAEDecoder
 from dcmae_core.model.diffusion import NoiseSchedule
@@ -80,32 +81,47 @@ class DCMAE(nn.Module):
         return self.decoder.memory(feats, keep, num_frames)  # (B, T, V, D_dec)
 
     def forward_decoder(self, memory: torch.Tensor, removed: torch.Tensor, x_t: torch.Tensor | None,
-                        t: torch.Tensor | None) -> torch.Tensor:
-        """memory (B, T, V, D), removed (B, T, V) -> predicted x_0 (B, T, V, C)."""
-        return self.decoder(memory, removed, x_t, t)
+                        t: torch.Tensor | None, x: torch.Tensor | None = None,
+                        prior: torch.Tensor | None = None) -> torch.Tensor:
+        """memory (B, T, V, D), removed (B, T, V) -> predicted x_0 (B, T, V, C). With the interpolation prior
+        the visible entries of x (B, T, V, C) give it (removed entries of x are never read), unless the caller
+        passes `prior` (B, T, V, C + 3) itself (e.g. computed on a whole clip longer than the window)."""
+        if self.decoder.fill_prior and prior is None:
+            if x is None:
+                raise ValueError("a model with fill_prior='interp' needs the visible data to decode")
+            prior = interp_prior(x, removed)  # (B, T, V, C + 3)
+        return self.decoder(memory, removed, x_t, t, prior if self.decoder.fill_prior else None)
 
     # -- pretraining -------------------------------------------------------------------------------------
     def forward_pretrain(self, x: torch.Tensor, person_valid: torch.Tensor,
-                         generator: torch.Generator | None = None) -> PretrainOutput:
+                         generator: torch.Generator | None = None,
+                         occlusion: torch.Tensor | None = None) -> PretrainOutput:
         """x (N, M, T, V, C) standardised, person_valid (N, M) bool -> PretrainOutput (loss on masked
-        coordinates of present persons, single-step x_0 prediction at a random t)."""
+        coordinates of present persons, single-step x_0 prediction at a random t). `occlusion` (N, M, T, V)
+        bool replaces the paper's Mt/Mj mask for this batch (an occlusion pattern; every frame is kept)."""
         _check_batch(x, person_valid, self.num_joints, self.in_channels, self.tuple_len)
         n, m, t_len, v, c = x.shape
-        mask = spatiotemporal_mask(n * m, t_len, v, self.mask_cfg.frame_ratio, self.mask_cfg.joint_ratio,
-                                   self.tuple_len, generator, x.device)
         rows = _present_rows(person_valid)  # (B,)
         if rows.numel() == 0:
             raise ValueError("forward_pretrain: no valid person in the batch (person_valid is all False)")
         x0 = x.reshape(n * m, t_len, v, c)[rows]  # (B, T, V, C)
-        removed = mask.removed[rows]  # (B, T, V)
-        keep = mask.keep[rows]  # (B, Tk)
+        if occlusion is None:
+            mask = spatiotemporal_mask(n * m, t_len, v, self.mask_cfg.frame_ratio, self.mask_cfg.joint_ratio,
+                                       self.tuple_len, generator, x.device)
+            removed = mask.removed[rows]  # (B, T, V)
+            keep = mask.keep[rows]  # (B, Tk)
+        else:
+            if occlusion.shape != (n, m, t_len, v) or occlusion.dtype != torch.bool:
+                raise ValueError(f"occlusion must be ({n}, {m}, {t_len}, {v}) bool, got {tuple(occlusion.shape)}")
+            removed = occlusion.reshape(n * m, t_len, v)[rows]  # (B, T, V)
+            keep = None
         x_t = t = None
         if self.schedule is not None:
             t = self.schedule.sample_timesteps(n, generator, x.device).repeat_interleave(m)[rows]  # (B,)
             noise = _randn((n * m, t_len, v, c), generator, x.device, x.dtype)[rows]  # (B, T, V, C)
             x_t = self.schedule.add_noise(x0, noise, t)  # (B, T, V, C)
         memory = self.forward_encoder(x0, removed, keep)  # (B, T, V, D)
-        pred = self.forward_decoder(memory, removed, x_t, t)  # (B, T, V, C)
+        pred = self.forward_decoder(memory, removed, x_t, t, x0)  # (B, T, V, C)
         loss = masked_mse(pred, x0, removed)
         pred_full = pred.new_zeros(n * m, t_len, v, c).index_copy(0, rows, pred).view(n, m, t_len, v, c)
         removed_full = torch.zeros(n * m, t_len, v, dtype=torch.bool, device=x.device)
@@ -117,14 +133,16 @@ class DCMAE(nn.Module):
     def reconstruct(self, x: torch.Tensor, removed: torch.Tensor, person_valid: torch.Tensor,
                     method: Literal["one_step", "iterative"] = "one_step", num_steps: int = 50,
                     generator: torch.Generator | None = None,
-                    callback: Callable[[int, int], None] | None = None) -> torch.Tensor:
+                    callback: Callable[[int, int], None] | None = None,
+                    prior: torch.Tensor | None = None) -> torch.Tensor:
         """Fill the removed (N, M, T, V) entries of x (N, M, T, V, C); other entries are returned unchanged.
 
         "one_step": x_0 predicted from t = T with the removed coordinates started from pure noise (the
         paper's REC); "iterative": strided DDPM sampling with `num_steps` steps from T down to 0. Without
         diffusion both are one pass with the mask token. The encoder sees all frames, removed joints as its
         mask embedding. `callback(done, total)` is called after each decoder pass (it may raise to cancel).
-        Call `eval()` first for inference statistics.
+        Call `eval()` first for inference statistics. `prior` (N, M, T, V, C + 3): the interpolation prior
+        (fill_prior models) when the caller computed it on more frames than x holds.
         """
         _check_batch(x, person_valid, self.num_joints, self.in_channels, self.tuple_len)
         n, m, t_len, v, c = x.shape
@@ -138,11 +156,12 @@ class DCMAE(nn.Module):
             return x.clone()  # nobody to reconstruct
         xp = x.reshape(n * m, t_len, v, c)[rows]  # (B, T, V, C)
         rp = removed.reshape(n * m, t_len, v)[rows]  # (B, T, V)
+        pp = prior.reshape(n * m, t_len, v, -1)[rows] if prior is not None else None  # (B, T, V, C + 3)
         memory = self.forward_encoder(xp, rp, None)  # (B, T, V, D)
         if self.schedule is None:
             if method == "iterative":
                 log.info("diffusion is off in this model: iterative reconstruction is one mask-token pass")
-            pred = self.forward_decoder(memory, rp, None, None)
+            pred = self.forward_decoder(memory, rp, None, None, xp, pp)
             steps = [0]
         else:
             if method == "one_step":
@@ -152,7 +171,7 @@ class DCMAE(nn.Module):
             x_t = _randn((n * m, t_len, v, c), generator, x.device, x.dtype)[rows]  # (B, T, V, C) pure noise
             for i, t in enumerate(steps):
                 tt = torch.full((xp.shape[0],), t, dtype=torch.long, device=x.device)  # (B,)
-                pred = self.forward_decoder(memory, rp, x_t, tt)  # (B, T, V, C)
+                pred = self.forward_decoder(memory, rp, x_t, tt, xp, pp)  # (B, T, V, C)
                 t_prev = steps[i + 1] if i + 1 < len(steps) else 0
                 if t_prev > 0:
                     x_t = self.schedule.step(pred, t, t_prev, x_t, generator)

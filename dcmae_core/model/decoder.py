@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from dcmae_core.baselines import PRIOR_FEATURES
 from dcmae_core.config import ModelConfig
 from dcmae_core.model.cross_attention import CSTTABlock
 
@@ -57,6 +58,11 @@ class DCMAEDecoder(nn.Module):
         )
         self.norm = nn.LayerNorm(d)
         self.head = nn.Linear(d, in_channels)
+        self.fill_prior = cfg.fill_prior == "interp"
+        if self.fill_prior:  # interpolation prior: embedded at removed positions; output = prior + correction
+            self.prior_embed = nn.Linear(in_channels + PRIOR_FEATURES, d)
+            nn.init.zeros_(self.head.weight)  # a fresh model fills exactly as interpolation does
+            nn.init.zeros_(self.head.bias)
         self.checkpoint_blocks = cfg.checkpoint_decoder  # recompute block activations in backward
 
     def positions(self, num_frames: int) -> torch.Tensor:
@@ -77,9 +83,10 @@ class DCMAEDecoder(nn.Module):
         return grid.scatter(1, keep[:, :, None, None].expand(-1, -1, v, d), z)  # (B, T, V, D)
 
     def forward(self, memory: torch.Tensor, removed: torch.Tensor, x_t: torch.Tensor | None = None,
-                t: torch.Tensor | None = None) -> torch.Tensor:
+                t: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> torch.Tensor:
         """memory (B, T, V, D) from `memory`; removed (B, T, V) bool; x_t (B, T, V, C) noised coordinates and
-        t (B,) timesteps (diffusion only) -> predicted x_0 (B, T, V, C)."""
+        t (B,) timesteps (diffusion only); prior (B, T, V, C + 3) from `baselines.interp_prior` (fill_prior
+        only) -> predicted x_0 (B, T, V, C)."""
         pos = self.positions(memory.shape[1]).to(memory.dtype)  # (T, V, D)
         if self.diffusion:
             if x_t is None or t is None:
@@ -89,6 +96,10 @@ class DCMAEDecoder(nn.Module):
             pos = pos + temb[:, None, None, :]  # (B, T, V, D)
         else:
             masked = self.mask_token.to(memory.dtype).expand_as(memory)
+        if self.fill_prior:
+            if prior is None:
+                raise ValueError("this decoder was built with fill_prior='interp' and needs the prior")
+            masked = masked + self.prior_embed(prior.to(memory.dtype))  # (B, T, V, D)
         h = torch.where(removed[..., None], masked, memory) + pos  # (B, T, V, D)
         z = memory + pos  # (B, T, V, D)
         b, t, v, d = z.shape
@@ -96,4 +107,7 @@ class DCMAEDecoder(nn.Module):
         recompute = self.checkpoint_blocks and self.training and torch.is_grad_enabled()
         for block in self.blocks:
             h = checkpoint(block, h, z, zt, use_reentrant=False) if recompute else block(h, z, zt)
-        return self.head(self.norm(h))  # (B, T, V, C)
+        out = self.head(self.norm(h))  # (B, T, V, C)
+        if self.fill_prior:
+            out = out + prior[..., : out.shape[-1]].to(out.dtype)  # interpolation + the learned correction
+        return out

@@ -88,7 +88,7 @@ class FakePredictor:
         self.steps, self.step_s, self.fail = steps, step_s, fail
         self.calls = 0
 
-    def reconstruct(self, data, removed, method="one_step", num_steps=50, seed=0, progress=None):
+    def reconstruct(self, data, removed, method="one_step", num_steps=50, seed=0, progress=None, layout=None):
         self.calls += 1
         for i in range(self.steps):
             time.sleep(self.step_s)
@@ -100,7 +100,7 @@ class FakePredictor:
         out[removed] = 0.0
         return out
 
-    def classify(self, data, removed=None):
+    def classify(self, data, removed=None, layout=None):
         x = np.arange(12, dtype=np.float64) + (0 if removed is None else 3 * np.sin(np.arange(12)))
         e = np.exp(x - x.max())
         return e / e.sum()
