@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint demo bench clean
+.PHONY: run test lint demo bench clean sysdeps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[gui,live,dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# Xvfb, OpenGL and Qt's xcb libraries: installed when missing (root or sudo + apt-get), else named in one line.
+sysdeps:
+	@bash tools/system_deps.sh
+
+run: sysdeps $(STAMP)
 	$(PY) main.py
 
 demo: $(STAMP)
 	$(PY) -m dcmae_core.train demo --preset demo --out runs/demo
 
-test: $(STAMP)
+test: sysdeps $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from dcmae_core.cli.common import add_config_args, config_from_args
+from dcmae_core.inference import METHODS
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +102,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+KINECT_SUFFIXES = (".json", ".mat", ".csv")  # NW-UCLA, UTD-MHAD, Kinder-Gator (Kinect v1, 20 joints)
+
+
 def _load_sample(path: str):
+    """-> (data (M, T, V, 3) centred metres, present (M, T), layout, (skeleton, Preprocessed) or None)."""
+    if Path(path).suffix.lower() in KINECT_SUFFIXES:
+        from dcmae_core.data.kinect_datasets import read_kinect_file
+        from dcmae_core.layout import KINECT20
+
+        data, present, _ = read_kinect_file(path)
+        return data, present, KINECT20, None
     from dcmae_core.data.ntu import read_skeleton
     from dcmae_core.data.preprocess import preprocess_skeleton
+    from dcmae_core.layout import NTU25
 
     skel = read_skeleton(path)
-    return skel, preprocess_skeleton(skel)
+    pre = preprocess_skeleton(skel)
+    return pre.data, pre.present & pre.person_valid[:, None], NTU25, (skel, pre)
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
@@ -116,20 +129,23 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from dcmae_core.mask_spec import parse_mask_spec
 
     pred = Predictor.from_checkpoint(args.checkpoint, device=args.device or "auto")
-    skel, pre = _load_sample(args.file)
-    removed = parse_mask_spec(args.mask, pre.present, pred.layout, seed=args.seed, x=pre.data[..., :3])
-    filled = pred.reconstruct(pre.data, removed, method=args.method, num_steps=args.steps, seed=args.seed)
+    data, present, layout, ntu = _load_sample(args.file)
     out = Path(args.output)
+    if ntu is None and out.suffix != ".npy":
+        raise ValueError(f"{args.file} is a Kinect-v1 file: write the result as .npy (M, T, V, C), not {out.name}")
+    removed = parse_mask_spec(args.mask, present, layout, seed=args.seed, x=data[..., :3])
+    filled = pred.reconstruct(data, removed, method=args.method, num_steps=args.steps, seed=args.seed,
+                              layout=layout)
     if out.suffix == ".npy":
         np.save(out, filled.astype(np.float32))
     else:
-        write_skeleton(out, restore_skeleton(skel, pre, filled))
+        write_skeleton(out, restore_skeleton(ntu[0], ntu[1], filled))
     if args.save_mask:
         Path(args.save_mask).write_text(json.dumps({"spec": args.mask, "seed": args.seed,
                                                     "shape": list(removed.shape),
                                                     "removed": np.argwhere(removed).tolist()}))
-    print(f"reconstructed {int(removed.sum())} joint positions in {pre.data.shape[1]} frames -> {out}",
-          file=sys.stderr)
+    print(f"reconstructed {int(removed.sum())} joint positions in {data.shape[1]} frames ({METHODS[args.method]}) "
+          f"-> {out}", file=sys.stderr)
     return 0
 
 
@@ -137,8 +153,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from dcmae_core.inference import Predictor
 
     pred = Predictor.from_checkpoint(args.checkpoint, device=args.device or "auto")
-    _, pre = _load_sample(args.file)
-    probs = pred.classify(pre.data)
+    data, _, layout, _ = _load_sample(args.file)
+    probs = pred.classify(data, layout=layout)
     top = pred.top_k(probs, 5)
     if args.json:
         print(json.dumps({"file": args.file, "top5": [{"action": n, "prob": p} for n, p in top]}))
@@ -195,7 +211,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("reconstruct", help="fill masked joints of a .skeleton file and write it back")
-    p.add_argument("file", help="NTU .skeleton file")
+    p.add_argument("file", help="NTU .skeleton file, or a Kinect-v1 file: NW-UCLA .json, UTD-MHAD .mat, "
+                               "Kinder-Gator .csv")
     p.add_argument("-o", "--output", required=True, help="output .skeleton (same frames) or .npy (M, T, V, C)")
     p.add_argument("--mask", default="occlusion:0.1",
                    help="mask spec: occlusion:R | random:MT,MJ | part:NAME[,NAME] | joints:J,.. | frames:A-B | "
@@ -203,8 +220,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "lower_body, person_part; docs/occlusion.md), combined with ';' "
                         "(default: occlusion:0.1, the missing-joint protocol)")
     p.add_argument("--seed", type=int, default=0, help="seed of random masks and of the diffusion noise")
-    p.add_argument("--method", choices=["one_step", "iterative"], default="one_step",
-                   help="one-step x0 prediction from t=T (the paper's) or iterative DDPM sampling")
+    p.add_argument("--method", choices=list(METHODS), default="one_step",
+                   help="one_step: the model's x0 prediction from t=T (the paper's REC; with a checkpoint built on "
+                        "interpolation it corrects interpolation); iterative: DDPM sampling; interpolate: linear "
+                        "interpolation in time, no model")
     p.add_argument("--steps", type=int, default=50, help="sampling steps of --method iterative")
     p.add_argument("--save-mask", help="also write the mask as JSON here")
     p.add_argument("--checkpoint", help="checkpoint (default: the bundled demo checkpoint)")
@@ -212,7 +231,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("classify", help="top-5 actions of a .skeleton file")
-    p.add_argument("file", help="NTU .skeleton file")
+    p.add_argument("file", help="NTU .skeleton file, or a Kinect-v1 file: NW-UCLA .json, UTD-MHAD .mat, "
+                               "Kinder-Gator .csv")
     p.add_argument("--checkpoint", help="checkpoint (default: the bundled demo checkpoint)")
     p.add_argument("--device", help="auto, cpu, cuda")
     p.add_argument("--json", action="store_true", help="print JSON")
