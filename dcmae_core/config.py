@@ -67,6 +67,10 @@ class ModelConfig:
     # it has one and how far the nearest visible frame is, and predicts x_0 as that interpolation plus a
     # correction: the model starts from what interpolation knows (docs/reconstruction.md). "none": the paper.
     fill_prior: Literal["none", "interp"] = "none"
+    # With fill_prior: > 0 weights each removed entry's loss by 1 / (interpolation's error² + this²) (standardised
+    # units; 0.03 ~ 1 cm), so that the model improves interpolation everywhere instead of only where it is far
+    # off (objectives.relative_masked_mse). 0: the paper's plain MSE.
+    relative_loss_floor: float = 0.0
     diffusion: bool = True  # False: masked positions get a mask token, no timestep (SkeletonMAE)
     head_dropout: float = 0.0  # dropout before the linear classifier
     # Recompute each decoder block's activations in the backward pass instead of keeping them: pretraining
@@ -276,6 +280,8 @@ def validate(cfg: Config) -> None:
         raise ConfigError("model.decoder_dim must be divisible by model.decoder_heads")
     if not 0.0 <= cfg.mask.frame_ratio < 1.0 or not 0.0 <= cfg.mask.joint_ratio < 1.0:
         raise ConfigError("mask ratios must lie in [0, 1)")
+    if m.relative_loss_floor < 0:
+        raise ConfigError("model.relative_loss_floor must be 0 (off) or positive")
     if not 0.0 <= cfg.mask.pattern_prob <= 1.0:
         raise ConfigError("mask.pattern_prob must lie in [0, 1]")
     if not 0.0 < cfg.data.label_ratio <= 1.0:

@@ -57,11 +57,16 @@ def make_corpus(out: Path, count: int, seed: int) -> Path:
     return cache
 
 
-def slim_checkpoint(src: Path, dst: Path, command: str) -> Path:
-    """The shipped demo checkpoint: weights + what describes them, no optimiser state."""
+def slim_checkpoint(src: Path, dst: Path, command: str, about: str = "", fill_gate: float | None = None) -> Path:
+    """A shipped checkpoint: weights + what describes them (and `about`, a plain-words line on what the model
+    learnt from), no optimiser state."""
     ckpt = load_checkpoint(src)
     keep = {k: v for k, v in ckpt.items() if k not in ("optimizer", "path", "format", "version")}
     keep["made_by"] = command
+    if about:
+        keep["about"] = about
+    if fill_gate is not None:
+        keep["fill_gate"] = float(fill_gate)
     return save_checkpoint(dst, keep)
 
 

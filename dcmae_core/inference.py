@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dcmae_core.baselines import interp_prior, interpolate_removed
+from dcmae_core.baselines import GAP_SCALE, interp_prior, interpolate_removed
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, ConfigError, config_from_dict
 from dcmae_core.data.transforms import crop_resize, presence, standardise
@@ -22,7 +22,8 @@ from dcmae_core.layout import Layout, joint_map
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.runs import resolve_device
 
-__all__ = ["Predictor", "CheckpointError", "Cancelled", "DEMO_CHECKPOINT", "METHODS"]
+__all__ = ["Predictor", "CheckpointError", "Cancelled", "DEMO_CHECKPOINT", "REAL_CHECKPOINT", "METHODS",
+           "default_checkpoint"]
 
 # Fill methods, by the name the CLI and the app use, with the words the app shows.
 METHODS = {
@@ -31,7 +32,14 @@ METHODS = {
     "interpolate": "linear interpolation",  # the baseline, no model
 }
 
-DEMO_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "demo" / "dcmae_demo.pt"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEMO_CHECKPOINT = ASSETS / "demo" / "dcmae_demo.pt"  # the 20-minute demo on the synthetic corpus (NTU-25)
+REAL_CHECKPOINT = ASSETS / "real" / "dcmae_real.pt"  # real people (Kinect v1): the app's and the CLI's default
+
+
+def default_checkpoint() -> Path:
+    """The checkpoint used when none is named: the real-motion one, else the demo one."""
+    return REAL_CHECKPOINT if REAL_CHECKPOINT.is_file() else DEMO_CHECKPOINT
 
 
 class Cancelled(Exception):
@@ -73,6 +81,8 @@ class Predictor:
         self.mean = np.asarray(ckpt["stats"]["mean"], dtype=np.float32)
         self.std = np.asarray(ckpt["stats"]["std"], dtype=np.float32)
         self.device = str(resolve_device(device))
+        # frames: see `_gate`; 0 = the model's fill everywhere (set by `slim-checkpoint --fill-gate`)
+        self.fill_gate = float(ckpt.get("fill_gate", 0.0))
         self.dcmae, self.classifier = _build_models(ckpt, self.config)
         for m in (self.dcmae, self.classifier):
             if m is not None:
@@ -86,6 +96,7 @@ class Predictor:
             "metrics": {k: v for k, v in ckpt.get("metrics", {}).items() if k not in ("confusion", "per_class")},
             "can_reconstruct": self.dcmae is not None,
             "can_classify": self.classifier is not None,
+            "about": str(ckpt.get("about", "")),
         }
 
     @classmethod
@@ -93,7 +104,7 @@ class Predictor:
                         cpu_threads: int | None = None) -> Predictor:
         """`cpu_threads`: on the CPU, compute with this many threads (an interactive app leaves one core to its
         GUI thread: on 2 cores that halves the event loop's largest gap, docs/benchmarks.md)."""
-        path = Path(path) if path else DEMO_CHECKPOINT
+        path = Path(path) if path else default_checkpoint()
         pred = cls(load_checkpoint(path), device=device)
         if cpu_threads is not None and pred.device == "cpu":
             torch.set_num_threads(max(1, int(cpu_threads)))
@@ -105,6 +116,17 @@ class Predictor:
         data = self._fit_persons(np.asarray(data, dtype=np.float32))
         present = presence(data)  # (M, T)
         return standardise(data, present, self.mean, self.std), present.any(axis=1)
+
+    def _gate(self, fill: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        """Interpolation where it is reliable, the model's correction where it is not: an entry visible on both
+        sides within `fill_gate` frames keeps interpolation, the correction ramps in over the next `fill_gate`
+        frames of distance, and one-sided or never-visible entries take the model's fill whole. The distance is
+        calibrated on training data (bench/calibrate_fill_gate.py) and stored in the checkpoint."""
+        c = fill.shape[-1]
+        interp, both, gap = prior[..., :c], prior[..., c], prior[..., c + 2] * GAP_SCALE  # gap in frames
+        w = np.clip((gap - self.fill_gate) / self.fill_gate, 0.0, 1.0)
+        w = np.where(both > 0.5, w, 1.0)[..., None]  # (M, T, V, 1)
+        return interp + w * (fill - interp)
 
     def _fit_persons(self, arr: np.ndarray) -> np.ndarray:
         """Pad (with zeros) or cut the person axis to the model's M."""
@@ -231,6 +253,8 @@ class Predictor:
                 out[:, fr] = np.where(mask[:, fr, :, None], y[:, first], out[:, fr])
             if progress is not None and progress((i + 1) / len(starts)) is False:
                 raise Cancelled()
+        if prior is not None and self.fill_gate > 0:
+            out = np.where(mask[..., None], self._gate(out, prior), out)
         metres = out * self.std + self.mean
         metres[~valid] = 0.0
         result = np.where(mask[..., None], metres, self._fit_persons(data))

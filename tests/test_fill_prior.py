@@ -172,3 +172,30 @@ def test_pattern_fill_is_seeded_and_leaves_absent_persons():
     a = occlusion_mask("limb_span", present, KINECT20, torch.Generator().manual_seed(5))
     b = occlusion_mask("limb_span", present, KINECT20, torch.Generator().manual_seed(5))
     assert a.equal(b) and a.any()
+
+
+def test_relative_loss_weighs_entries_by_how_well_the_reference_does():
+    from dcmae_core.model.objectives import masked_mse, relative_masked_mse
+
+    target = torch.zeros(1, 4, 3)
+    removed = torch.ones(1, 4, dtype=torch.bool)
+    reference = torch.tensor([[[0.0, 0, 0], [0, 0, 0], [1, 0, 0], [1, 0, 0]]])  # exact on two entries
+    pred = torch.full((1, 4, 3), 0.1, requires_grad=True)
+    rel = relative_masked_mse(pred, target, removed, reference, floor=0.1)
+    assert torch.allclose(rel, masked_mse(pred, target, removed))  # same error everywhere: weights average out
+    rel.backward()
+    g = pred.grad[0, :, 0]
+    assert g[0] > 10 * g[2]  # an entry the reference gets right counts far more
+    same = relative_masked_mse(pred.detach(), target, removed, target.clone(), floor=0.1)
+    assert torch.allclose(same, masked_mse(pred.detach(), target, removed))  # uniform weights = plain MSE
+    with pytest.raises(ValueError, match="positive floor"):
+        relative_masked_mse(pred, target, removed, reference, floor=0.0)
+
+
+def test_real_preset_trains_with_the_relative_loss():
+    cfg = build_config("real")
+    assert cfg.model.fill_prior == "interp" and cfg.model.relative_loss_floor > 0 and cfg.data.window == "native"
+    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=20, num_persons=1, num_frames=cfg.data.num_frames)
+    out = model.forward_pretrain(_walk(cfg.data.num_frames, 20), torch.ones(1, 1, dtype=torch.bool),
+                                 torch.Generator().manual_seed(0))
+    assert torch.isfinite(out.loss) and out.loss > 0

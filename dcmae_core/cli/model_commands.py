@@ -23,6 +23,31 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-speed", action="store_true", help="count parameters and GMAC only")
     p.set_defaults(func=run_profile)
 
+    p = sub.add_parser("slim-checkpoint",
+                       help="a checkpoint to ship: weights and what describes them, no optimiser state")
+    p.add_argument("src", help="finetuned (or pretraining) checkpoint, e.g. RUN/best.pt")
+    p.add_argument("dst", help="output .pt")
+    p.add_argument("--about", default="", help="one line in plain words: what the model learnt from; the app "
+                                                "shows it")
+    p.add_argument("--fill-gate", type=float, default=None,
+                   help="frames: keep interpolation for gaps visible on both sides within this distance (the "
+                        "figure bench/calibrate_fill_gate.py measures on training data); 0 = model everywhere")
+    p.set_defaults(func=run_slim)
+
+
+def run_slim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dcmae_core.demo import slim_checkpoint
+
+    Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
+    if args.fill_gate is not None and args.fill_gate < 0:
+        raise ValueError("--fill-gate must be 0 or more frames")
+    out = slim_checkpoint(Path(args.src), Path(args.dst), "python -m dcmae_core.train " + " ".join(sys.argv[1:]),
+                          about=args.about, fill_gate=args.fill_gate)
+    print(f"wrote {out} ({Path(out).stat().st_size / 2**20:.1f} MiB)")
+    return 0
+
 
 def _human(r: dict) -> str:
     p, g = r["params"], r["gmac"]

@@ -20,7 +20,7 @@ from dcmae_core.config import DiffusionConfig, MaskConfig, ModelConfig
 from dcmae_core.model.decoder import DCMAEDecoder
 from dcmae_core.model.diffusion import NoiseSchedule
 from dcmae_core.model.masking import _randn, spatiotemporal_mask
-from dcmae_core.model.objectives import masked_mse
+from dcmae_core.model.objectives import masked_mse, relative_masked_mse
 from dcmae_core.model.stta import STTAEncoder
 
 log = logging.getLogger(__name__)
@@ -120,9 +120,14 @@ class DCMAE(nn.Module):
             t = self.schedule.sample_timesteps(n, generator, x.device).repeat_interleave(m)[rows]  # (B,)
             noise = _randn((n * m, t_len, v, c), generator, x.device, x.dtype)[rows]  # (B, T, V, C)
             x_t = self.schedule.add_noise(x0, noise, t)  # (B, T, V, C)
+        prior = interp_prior(x0, removed) if self.decoder.fill_prior else None  # (B, T, V, C + 3)
         memory = self.forward_encoder(x0, removed, keep)  # (B, T, V, D)
-        pred = self.forward_decoder(memory, removed, x_t, t, x0)  # (B, T, V, C)
-        loss = masked_mse(pred, x0, removed)
+        pred = self.forward_decoder(memory, removed, x_t, t, x0, prior)  # (B, T, V, C)
+        floor = self.model_cfg.relative_loss_floor
+        if prior is not None and floor > 0:
+            loss = relative_masked_mse(pred, x0, removed, prior[..., :c], floor)
+        else:
+            loss = masked_mse(pred, x0, removed)
         pred_full = pred.new_zeros(n * m, t_len, v, c).index_copy(0, rows, pred).view(n, m, t_len, v, c)
         removed_full = torch.zeros(n * m, t_len, v, dtype=torch.bool, device=x.device)
         removed_full[rows] = removed

@@ -1,0 +1,79 @@
+"""The bundled real-motion checkpoint (assets/real/dcmae_real.pt): it loads as the default, it knows the two
+label sets, and on real test clips its default fill is no worse than linear interpolation on any occlusion
+pattern and clearly better where interpolation has little to go on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dcmae_core.baselines import interpolate_removed
+from dcmae_core.inference import REAL_CHECKPOINT, Predictor, default_checkpoint
+from dcmae_core.layout import KINECT20
+from dcmae_core.occlusion import occlusion_mask
+from shared_data import SHARED_DATA
+
+REAL = SHARED_DATA / "real"
+pytestmark = [pytest.mark.skipif(not REAL_CHECKPOINT.exists(), reason="real-motion checkpoint not bundled"),
+              pytest.mark.skipif(not REAL.is_dir(), reason="../shared/data/real is absent")]
+# Test-split clips (NW-UCLA view 3, UTD-MHAD even subjects), never trained on.
+CLIPS = ("nw_ucla/all_sqe/a01_s01_e00_v03.json", "nw_ucla/all_sqe/a05_s02_e01_v03.json",
+         "nw_ucla/all_sqe/a11_s06_e00_v03.json", "utd_mhad/a5_s2_t2_skeleton.mat",
+         "utd_mhad/a13_s4_t1_skeleton.mat", "utd_mhad/a22_s6_t3_skeleton.mat")
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor.from_checkpoint(None, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def clips():
+    from dcmae_core.data.kinect_datasets import read_kinect_file
+
+    return [read_kinect_file(REAL / c)[:2] for c in CLIPS]
+
+
+def _errors(predictor, clips, pattern):
+    model, interp = [], []
+    for k, (data, present) in enumerate(clips):
+        removed = occlusion_mask(pattern, torch.from_numpy(present[None]), KINECT20,
+                                 torch.Generator().manual_seed(k))[0].numpy()
+        fill = predictor.reconstruct(data, removed, layout=KINECT20)
+        assert np.array_equal(fill[~removed], data[~removed])
+        model.append(np.linalg.norm(fill - data, axis=-1)[removed])
+        interp.append(np.linalg.norm(interpolate_removed(data, removed) - data, axis=-1)[removed])
+    return 100 * np.concatenate(model).mean(), 100 * np.concatenate(interp).mean()
+
+
+def test_it_is_the_default_and_says_what_it_knows(predictor):
+    assert default_checkpoint() == REAL_CHECKPOINT
+    assert predictor.layout.name == KINECT20.name and predictor.config.model.fill_prior == "interp"
+    sources = {n.split(": ", 1)[0] for n in predictor.class_names}
+    assert sources == {"NW-UCLA", "UTD-MHAD"} and len(predictor.class_names) == 37
+    assert "NW-UCLA" in predictor.info["about"] and predictor.info["can_reconstruct"]
+    assert REAL_CHECKPOINT.stat().st_size < 20 * 2**20
+
+
+@pytest.mark.parametrize("pattern", ["random:0.1", "frame_burst", "limb_span:0.5-1", "limb_span:1-2", "limb_clip",
+                                     "lower_body"])
+def test_default_fill_is_no_worse_than_interpolation(predictor, clips, pattern):
+    model, interp = _errors(predictor, clips, pattern)
+    assert model <= interp + 0.05, f"{pattern}: model {model:.2f} cm, interpolation {interp:.2f} cm"
+
+
+@pytest.mark.parametrize("pattern", ["limb_clip", "lower_body"])
+def test_default_fill_is_much_better_where_interpolation_has_nothing(predictor, clips, pattern):
+    model, interp = _errors(predictor, clips, pattern)
+    assert model <= 0.7 * interp, f"{pattern}: model {model:.2f} cm, interpolation {interp:.2f} cm"
+
+
+def test_it_classifies_ntu_files_through_the_shared_joints(predictor, ntu_files):
+    from dcmae_core.data.ntu import read_skeleton
+    from dcmae_core.data.preprocess import preprocess_skeleton
+    from dcmae_core.layout import NTU25
+
+    pre = preprocess_skeleton(read_skeleton(ntu_files[0]))
+    probs = predictor.classify(pre.data, layout=NTU25)
+    assert probs.shape == (37,) and abs(probs.sum() - 1) < 1e-4

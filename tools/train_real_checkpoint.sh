@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Makes the bundled real-motion checkpoint assets/real/dcmae_real.pt from the shared Kinect-v1 recordings
+# (README "Results on real recordings"). CPU, 2 cores: ~50 min pretraining + ~15 min finetuning.
+# Usage: bash tools/train_real_checkpoint.sh [REAL_DIR] [OUT_DIR]   (defaults: ../shared/data/real, runs/real)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REAL=${1:-../shared/data/real}
+OUT=${2:-runs/real}
+PY=${PY:-.venv/bin/python}
+T="$PY -m dcmae_core.train"
+$T import-nwucla "$REAL/nw_ucla/all_sqe" --out "$OUT/nwucla"
+$T import-utd-mhad "$REAL/utd_mhad" --out "$OUT/utd"
+$T import-kinder-gator "$REAL/kinder_gator" --out "$OUT/kg"
+$T merge-caches "$OUT/nwucla" "$OUT/utd" "$OUT/kg" --out "$OUT/all"       # pretraining: every training clip
+$T merge-caches "$OUT/nwucla" "$OUT/utd" --out "$OUT/labelled"             # finetuning: the two label sets
+$T pretrain --preset real --data "$OUT/all" --out "$OUT/pretrain" --set train.pretrain_epochs=24
+$T finetune --preset real --data "$OUT/labelled" --out "$OUT/finetune" --pretrained "$OUT/pretrain/last.pt" \
+  --set data.window=resize
+GATE=$($PY bench/calibrate_fill_gate.py --checkpoint "$OUT/finetune/best.pt" --data "$OUT/all" --clips 200 \
+  | sed -n 's/^best gate: \([0-9]*\) frames.*/\1/p')
+$T slim-checkpoint "$OUT/finetune/best.pt" assets/real/dcmae_real.pt --fill-gate "$GATE" \
+  --about "Real people: pretrained on NW-UCLA (views 1-2), UTD-MHAD (odd subjects) and Kinder-Gator; finetuned on NW-UCLA + UTD-MHAD"
