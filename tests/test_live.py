@@ -348,3 +348,42 @@ def test_live_cli_bad_source_is_one_clear_line(checkpoint, capsys):
 
     assert main(["live", "--source", "nope:1", "--checkpoint", str(checkpoint), "--seconds", "1"]) == 1
     assert "unknown live source" in capsys.readouterr().err
+
+
+def test_all_zero_frames_mean_nobody_in_view_and_the_stream_layout_is_mapped():
+    """A bridge that sends zeros when nobody is in view must not stop recognition; an NTU-25 stream is mapped
+    onto a Kinect-v1 model's joints."""
+    from dcmae_core.layout import KINECT20, NTU25
+    from dcmae_core.live import OnlineRecognizer
+    from dcmae_core.live.sources import LiveFrame
+
+    seen = {}
+
+    class KinectPredictor:
+        layout, num_persons, num_frames = KINECT20, 2, 12
+        dcmae = classifier = True
+
+        def reconstruct(self, data, removed, layout=None):
+            seen["layout"] = layout
+            return data
+
+        def classify(self, data, removed=None, layout=None):
+            assert np.isfinite(data).all()
+            return np.array([0.25, 0.75])
+
+        def top_k(self, probs, k):
+            return [("a", 0.25), ("b", 0.75)][:k]
+
+    rec = OnlineRecognizer(KinectPredictor(), stride=4, layout=NTU25)
+    rng = np.random.default_rng(0)
+    results = []
+    for i in range(40):
+        xyz = np.zeros((2, 25, 3), np.float32) if 10 <= i < 30 else rng.normal(size=(2, 25, 3)).astype(np.float32)
+        if i % 5 == 0 and not 10 <= i < 30:
+            xyz[0, 7] = np.nan  # a missing hand
+        res = rec.push(LiveFrame(xyz, i / 30, 0.0, time.perf_counter()))
+        if res is not None:
+            results.append(res)
+    nobody = [r for r in results if "no person in view" in r.notes]
+    assert nobody and all(not r.present.any() for r in nobody)  # the zero burst is nobody, not a crash
+    assert seen["layout"] is NTU25 and results[-1].top5

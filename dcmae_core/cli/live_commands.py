@@ -17,8 +17,9 @@ def cmd_live(args: argparse.Namespace) -> int:
     if args.seconds <= 0:
         raise ValueError(f"--seconds must be positive, got {args.seconds}")
     predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device or "auto")
-    rec = OnlineRecognizer(predictor, window=args.window, stride=args.stride, reconstruct=not args.no_reconstruct)
     source = open_source(args.source)
+    rec = OnlineRecognizer(predictor, window=args.window, stride=args.stride, reconstruct=not args.no_reconstruct,
+                           layout=source.layout)
     recorder = Recorder() if args.record else None
     source.open()
     log.info("%s; window %d frames, stride %d", source.status, rec.window, rec.stride)

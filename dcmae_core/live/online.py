@@ -78,7 +78,7 @@ class OnlineRecognizer:
     """
 
     def __init__(self, predictor: Any, window: int | None = None, stride: int = 15, reconstruct: bool = True,
-                 top_k: int = 5) -> None:
+                 top_k: int = 5, layout: Layout | None = None) -> None:
         self.predictor = predictor
         self.window = int(window or predictor.num_frames)
         if self.window < 2:
@@ -86,7 +86,7 @@ class OnlineRecognizer:
         if stride < 1:
             raise ValueError(f"the stride must be at least 1 frame, got {stride}")
         self.stride, self.reconstruct, self.top_k = int(stride), reconstruct, top_k
-        self.layout: Layout = predictor.layout
+        self.layout: Layout = layout or predictor.layout  # the stream's skeleton (mapped onto the model's)
         self.num_persons = int(predictor.num_persons)
         self._buf: deque[LiveFrame] = deque(maxlen=self.window)
         self.count = 0  # frames pushed so far
@@ -104,6 +104,8 @@ class OnlineRecognizer:
         out = np.full((self.num_persons, v, 3), np.nan, np.float32)
         k = min(self.num_persons, xyz.shape[0])
         out[:k] = xyz[:k]
+        nobody = np.nan_to_num(out).any(axis=(1, 2)) == 0  # (M,) all zeros: a bridge's "nobody in view"
+        out[nobody] = np.nan
         return out
 
     def push(self, frame: LiveFrame) -> WindowResult | None:
@@ -128,14 +130,14 @@ class OnlineRecognizer:
         if origin is None:
             notes.append("no person in view")
         elif missing.any() and self.reconstruct and getattr(p, "dcmae", True) is not None:
-            filled = p.reconstruct(data, missing)
+            filled = p.reconstruct(data, missing, layout=self.layout)
             n_filled = int(missing.sum())
         elif missing.any():
             notes.append("missing joints not reconstructed")
         top: list[tuple[str, float]] = []
         if origin is not None and getattr(p, "classifier", True) is not None:
             removed = None if filled is not data else missing
-            top = p.top_k(p.classify(filled, removed), self.top_k)
+            top = p.top_k(p.classify(filled, removed, layout=self.layout), self.top_k)
         elif origin is not None:
             notes.append("this checkpoint has no classifier")
         out = np.where(present[..., None, None], filled + (origin if origin is not None else 0.0), np.nan)

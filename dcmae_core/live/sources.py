@@ -90,6 +90,7 @@ class LiveSource:
     """Base of every source: open / read / close, a human `status`, and a `description`."""
 
     description = "source"
+    layout: Layout = NTU25  # the skeleton the source delivers (the recogniser maps it onto the model's)
 
     def __init__(self) -> None:
         self.status = "not started"
