@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="seed of random masks and sampling")
     p.add_argument("--reconstruct", action="store_true", help="--screenshot: reconstruct first")
     p.add_argument("--compare", default="side by side", help="'side by side', 'overlay' or 'single'")
-    p.add_argument("--size", default="1400x900", help="window size for --screenshot, WxH")
+    p.add_argument("--size", default="1400x900", help="window size for --screenshot, WxH (the PNG's size)")
     p.add_argument("--no-gl", action="store_true", help="use the 2D projection view instead of OpenGL")
     p.add_argument("--browse", metavar="DIR_OR_NPZ",
                    help="list a folder of .skeleton files, a prepared dataset or an .npz in the Browser dock")
@@ -46,7 +46,7 @@ def bundled_sample() -> Path | None:
 
 async def _startup(win, args: argparse.Namespace) -> int:
     """Open files and the model; in screenshot mode, build the state, save the PNG and return a code."""
-    from app.workers.inference import demo_checkpoint_path
+    from app.workers.inference import default_checkpoint_path
 
     files = args.files or ([str(bundled_sample())] if bundled_sample() else [])
     opened = [f for f in files if win.open_path(f)]
@@ -56,7 +56,7 @@ async def _startup(win, args: argparse.Namespace) -> int:
     if ckpt and not Path(str(ckpt)).is_file() and not args.checkpoint:
         ckpt = None
     want_model = not args.screenshot or args.reconstruct
-    if want_model and (ckpt or demo_checkpoint_path()):
+    if want_model and (ckpt or default_checkpoint_path()):
         await win.start_checkpoint(str(ckpt) if ckpt else None)
     if not args.screenshot:
         return 0
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     import qasync
-    from PySide6.QtCore import QCoreApplication, Qt
+    from PySide6.QtCore import QCoreApplication, QSize, Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from app.appsetup import apply_dark_theme, install_excepthook
@@ -108,7 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         win.controller.error.disconnect()
         win.controller.error.connect(lambda title, msg: print(f"{title}: {msg}", file=sys.stderr))
         w, h = (int(x) for x in args.size.lower().split("x"))
-        win.resize(w, h)
+        win.save_layout_on_close = False  # a screenshot leaves the user's saved layout alone
+        win.reset_layout(QSize(w, h))  # the default arrangement at exactly w×h, whatever was saved
+        least = win.minimumSizeHint()
+        if w < least.width() or h < least.height():  # the PNG would not be w×h
+            print(f"--size {w}x{h}: the smallest window is {least.width()}x{least.height()}", file=sys.stderr)
+            win.service.shutdown()
+            return 1
         win.show()
         with loop:
             code = loop.run_until_complete(_startup(win, args))

@@ -189,7 +189,7 @@ class Controller(QObject):
         if not self.state.set_result(res.version, res.reconstruction, res.predictions, res.baseline):
             self.status.emit("result discarded: the sequence or the mask changed while it ran")
             return False
-        note = f" ({'; '.join(res.notes)})" if res.notes else ""
+        note = f"; {'; '.join(res.notes)}" if res.notes else ""  # a note may hold brackets: none around it
         self.status.emit(f"inference done in {res.seconds:.2f} s{note}")
         return True
 

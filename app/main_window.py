@@ -6,27 +6,30 @@ import asyncio
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
-    QDockWidget,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from app import core_bridge, render
+from app import core_bridge, docking, render
 from app.controller import Controller
 from app.menus import build_menus
 from app.playback import Player
 from app.state import AppState
 from app.views import SkeletonViewBase, create_view
 from app.views.base import error_vmax
+from app.views.projection_view import BACKGROUND as VIEW_BACKGROUND
 from app.widgets.browser import BrowserPanel
 from app.widgets.dialogs import show_error
+from app.widgets.elided import ElidedLabel
 from app.widgets.inference_panel import InferencePanel
 from app.widgets.live_panel import LivePanel
 from app.widgets.mask_editor import MaskEditor
@@ -54,17 +57,27 @@ class ViewPane(QWidget):
         self.source.setCurrentText(view.source)
         self.source.currentTextChanged.connect(self._on_source)
         self.colorbar = ColorBar()
+        keep = self.colorbar.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)  # the view keeps its size (and framing) when the bar appears
+        self.colorbar.setSizePolicy(keep)
         head = QHBoxLayout()
         head.addWidget(QLabel("show"))
         head.addWidget(self.source)
         head.addStretch(1)
-        body = QHBoxLayout()
-        body.addWidget(view, 1)
-        body.addWidget(self.colorbar)
+        body = QWidget()  # the view's background behind the colour bar's slot, so an empty slot looks like view
+        body.setAutoFillBackground(True)
+        pal = body.palette()
+        pal.setColor(body.backgroundRole(), VIEW_BACKGROUND)
+        body.setPalette(pal)
+        row = QHBoxLayout(body)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(view, 1)
+        row.addWidget(self.colorbar)
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
         col.addLayout(head)
-        col.addLayout(body, 1)
+        col.addWidget(body, 1)
         self._on_source(view.source)
 
     def _on_source(self, source: str) -> None:
@@ -82,9 +95,10 @@ class MainWindow(QMainWindow):
                  device: str = "auto") -> None:
         super().__init__()
         self.setWindowTitle("DCMAE Studio")
-        self.resize(1400, 900)
+        self.resize(docking.PREFERRED)
         self.setAcceptDrops(True)
         self.settings = settings if settings is not None else QSettings("DCMAE", "DCMAE Studio")
+        self.save_layout_on_close = True  # off for --screenshot, which must not change the user's layout
         self.state = AppState()
         self.service = InferenceService(device=device, parent=self)
         self.controller = Controller(self.state, self.service, self)
@@ -104,13 +118,19 @@ class MainWindow(QMainWindow):
         col.setContentsMargins(2, 2, 2, 2)
         top = QHBoxLayout()
         self.sequence_box = QComboBox()
-        self.sequence_box.setMinimumWidth(320)
+        self.sequence_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.sequence_box.setMinimumContentsLength(16)  # long names are elided in the box, listed in full
+        self.sequence_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.sequence_box.activated.connect(lambda i: self.open_path(self.paths[i]))
         self.compare_box = QComboBox()
         self.compare_box.addItems(list(COMPARE_MODES))
         self.compare_box.currentTextChanged.connect(self.set_compare_mode)
-        self.title = QLabel("no sequence — File → Open, or drop a skeleton file (.skeleton, .json, .mat, .csv) here")
-        for w in (QLabel("sequence"), self.sequence_box, QLabel("compare"), self.compare_box):
+        self.link_box = QCheckBox("link cameras")  # mirrors View → Link cameras (wired in _wire)
+        self.link_box.setChecked(True)
+        self.link_box.setToolTip("Orbiting, panning or zooming one view moves the other the same way (L)")
+        self.title = ElidedLabel("no sequence — File → Open, or drop a skeleton file (.skeleton, .json, .mat, "
+                                 ".csv) here")
+        for w in (QLabel("sequence"), self.sequence_box, QLabel("compare"), self.compare_box, self.link_box):
             top.addWidget(w)
         top.addWidget(self.title, 1)
         col.addLayout(top)
@@ -121,35 +141,20 @@ class MainWindow(QMainWindow):
         self.mask_editor = MaskEditor(self.state, patterns=core_bridge.occlusion_patterns())
         self.inference_panel = InferencePanel(self.state)
         self.results = ResultsPanel(self.state)
-        self.docks = {}
-        for name, widget, area in (("Occlusion", self.mask_editor, Qt.DockWidgetArea.RightDockWidgetArea),
-                                   ("Inference", self.inference_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-                                   ("Results", self.results, Qt.DockWidgetArea.BottomDockWidgetArea)):
-            dock = QDockWidget(name, self)
-            dock.setObjectName(f"dock_{name}")
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-            self.docks[name] = dock
-        self.browser = BrowserPanel()
-        dock = QDockWidget("Browser", self)
-        dock.setObjectName("dock_Browser")
-        dock.setWidget(self.browser)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        dock.hide()  # shown when a folder or dataset is browsed
-        self.docks["Browser"] = dock
-        # training and live capture: docks hidden until asked for (Tools menu)
+        self.browser = BrowserPanel()  # shown when a folder or dataset is browsed
+        # training and live capture: hidden until asked for (Tools menu)
         self.training_panel = TrainingPanel()
         self.live_session = LiveSession(self)
         self.live_panel = LivePanel(self.state, self.live_session, lambda: self.service.predictor,
                                     layout_info=ntu25_layout_info())
-        for name, widget in (("Training", self.training_panel), ("Live", self.live_panel)):
-            dock = QDockWidget(name, self)
-            dock.setObjectName(f"dock_{name}")
-            dock.setWidget(widget)
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            dock.hide()
-            self.docks[name] = dock
+        self.docks = {name: docking.make_dock(self, name, widget) for name, widget in (
+            ("Occlusion", self.mask_editor), ("Inference", self.inference_panel), ("Results", self.results),
+            ("Browser", self.browser), ("Live", self.live_panel), ("Training", self.training_panel))}
+        for name in ("Browser", "Live", "Training"):
+            self.docks[name].hide()
+        docking.arrange(self, self.docks, self.size(), docking.available_geometry(self))
         self.menus = build_menus(self)
+        self.link_cameras = self.menus.actions["link_cameras"]
         self._wire()
         self._restore_layout()
 
@@ -194,6 +199,19 @@ class MainWindow(QMainWindow):
         self.training_panel.open_checkpoint_requested.connect(self.start_checkpoint)
         self.live_panel.fit_requested.connect(lambda: [v.fit() for v in self.views])
         self.live_panel.status_message.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        self.link_box.toggled.connect(self.link_cameras.setChecked)
+        self.link_cameras.toggled.connect(self.link_box.setChecked)
+        self.link_cameras.toggled.connect(lambda on: on and self._camera_moved(self.left.view))
+        for v in self.views:
+            v.camera_changed.connect(lambda v=v: self._camera_moved(v))
+
+    def _camera_moved(self, view: SkeletonViewBase) -> None:
+        """With the cameras linked, the other view takes the camera the user just moved."""
+        if not self.link_cameras.isChecked():
+            return
+        for other in self.views:
+            if other is not view:
+                other.set_camera(view.camera)
 
     def _seek(self, frame: int) -> None:
         self.player.set_playing(False)
@@ -201,8 +219,9 @@ class MainWindow(QMainWindow):
 
     def _on_sequence(self) -> None:
         seq = self.state.sequence
+        bodies = int(seq.present.any(axis=1).sum())
         self.title.setText(f"{seq.name} — {seq.title} · {seq.num_frames} frames · "
-                           f"{int(seq.present.any(axis=1).sum())} bodies")
+                           f"{bodies} {'body' if bodies == 1 else 'bodies'}")
         self.setWindowTitle(f"DCMAE Studio — {seq.name}")
         self.menus.update_bodies()
 
@@ -240,8 +259,7 @@ class MainWindow(QMainWindow):
         if entries is None:
             return False
         self.browser.set_entries(str(path), entries)
-        self.docks["Browser"].show()
-        self.resizeDocks([self.docks["Browser"]], [460], Qt.Orientation.Horizontal)
+        self.show_panel("Browser")
         return True
 
     def open_entry(self, entry) -> bool:
@@ -293,23 +311,45 @@ class MainWindow(QMainWindow):
         ev.acceptProposedAction()
 
     def _restore_layout(self) -> None:
+        """The saved geometry and dock arrangement, shrunk to the screen; the default where none was saved
+        or it came from an older arrangement (docking.LAYOUT_VERSION)."""
         geo, state = self.settings.value("window/geometry"), self.settings.value("window/state")
         if isinstance(geo, QByteArray):
-            self.restoreGeometry(geo)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+            self.restoreGeometry(geo)  # before the state: the docks' sizes are relative to the window
+        if not (isinstance(state, QByteArray) and self.restoreState(state, docking.LAYOUT_VERSION)):
+            self.reset_layout()
+        docking.fit_to_screen(self)
+
+    def reset_layout(self, size: QSize | None = None) -> None:
+        """View → Reset layout: the default dock arrangement and a window size that fits the screen (or
+        `size`, client pixels, for --screenshot)."""
+        avail = docking.available_geometry(self)
+        if size is None and (self.isMaximized() or self.isFullScreen()):
+            size = self.size()  # keep the window as it is; only the panels move
+        fixed = size is not None
+        if size is None:
+            size = docking.default_size(avail.size() - docking.frame_extra(self))
+        self.resize(size)
+        docking.arrange(self, self.docks, size, avail)
+        if not fixed:
+            docking.fit_to_screen(self, avail)
 
     def show_panel(self, name: str) -> None:
-        """Show and raise a dock ("Training", "Live", ...)."""
-        self.docks[name].show()
-        self.docks[name].raise_()
+        """Show and raise a dock ("Training", "Live", ...); a floating one is placed on the screen."""
+        dock = self.docks[name]
+        was_hidden = dock.isHidden()
+        dock.show()
+        dock.raise_()
+        if dock.isFloating() and was_hidden:
+            docking.place_floating(dock, docking.available_geometry(self))
 
     def closeEvent(self, ev) -> None:  # noqa: N802
         self.player.set_playing(False)
         self.live_panel.shutdown()
         self.training_panel.shutdown()
         self.service.shutdown()
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        self.settings.sync()
+        if self.save_layout_on_close:
+            self.settings.setValue("window/geometry", self.saveGeometry())
+            self.settings.setValue("window/state", self.saveState(docking.LAYOUT_VERSION))
+            self.settings.sync()
         super().closeEvent(ev)

@@ -58,7 +58,13 @@ class Menus:
         err = self._add(v, "error_colors", "Colour reconstruction by &error", None, st.set_error_colors)
         err.setCheckable(True)
         err.setChecked(True)
+        link = self._add(v, "link_cameras", "&Link cameras", "L", lambda _on: None)  # the window follows it
+        link.setCheckable(True)
+        link.setChecked(True)
+        link.setToolTip("Orbiting, panning or zooming one view moves the other the same way")
         self.bodies = v.addMenu("&Bodies")
+        v.addSeparator()
+        self._add(v, "reset_layout", "&Reset layout", None, win.reset_layout)
         p = bar.addMenu("&Playback")
         pl = win.player
         self._add(p, "play", "Play / pause", "Space", pl.toggle)

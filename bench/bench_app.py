@@ -26,9 +26,9 @@ DEFAULT_FILE = ROOT.parent / "shared" / "data" / "ntu_samples" / "S001C003P008R0
 def _checkpoint(arg: str | None, tmp: str) -> str | None:
     if arg:
         return arg
-    from app.workers.inference import demo_checkpoint_path
+    from app.workers.inference import default_checkpoint_path
 
-    demo = demo_checkpoint_path()
+    demo = default_checkpoint_path()
     if demo:
         return str(demo)
     try:

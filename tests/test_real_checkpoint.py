@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from shared_data import SHARED_DATA
 
 from dcmae_core.baselines import interpolate_removed
 from dcmae_core.inference import REAL_CHECKPOINT, Predictor, default_checkpoint
 from dcmae_core.layout import KINECT20
 from dcmae_core.occlusion import occlusion_mask
-from shared_data import SHARED_DATA
 
 REAL = SHARED_DATA / "real"
 pytestmark = [pytest.mark.skipif(not REAL_CHECKPOINT.exists(), reason="real-motion checkpoint not bundled"),

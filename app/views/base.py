@@ -109,6 +109,7 @@ class SkeletonViewBase(QWidget):
     """Common API of the GL view and the 2D projection view."""
 
     joint_picked = Signal(int, int)  # person, joint
+    camera_changed = Signal()  # the user orbited, panned or zoomed (not fit/presets/set_camera)
     PICK_RADIUS = 14.0  # pixels
 
     def __init__(self, state: AppState, source: str = "masked", parent: QWidget | None = None) -> None:
@@ -149,6 +150,11 @@ class SkeletonViewBase(QWidget):
         if name not in PRESETS:
             raise ValueError(f"unknown view preset {name!r}; one of {', '.join(PRESETS)}")
         self.camera.azimuth, self.camera.elevation = PRESETS[name]
+        self._apply_camera()
+
+    def set_camera(self, camera: Camera) -> None:
+        """Take another view's camera (linked views); emits nothing."""
+        self.camera = Camera(camera.azimuth, camera.elevation, camera.distance, np.array(camera.center, np.float32))
         self._apply_camera()
 
     def current_layers(self) -> list[Layer] | None:

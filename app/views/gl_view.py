@@ -20,13 +20,24 @@ BACKGROUND = (24, 26, 30)
 
 
 class _PickingGLView(gl.GLViewWidget):
-    """GLViewWidget that reports a click (press and release without a drag) in widget pixels."""
+    """GLViewWidget that reports a click (press and release without a drag) in widget pixels, and camera
+    moves by the mouse (orbit, pan, zoom)."""
 
     clicked = Signal(float, float)
+    camera_moved = Signal()
 
     def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt override
         self._press_at = ev.position()
         super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        super().mouseMoveEvent(ev)
+        if ev.buttons():
+            self.camera_moved.emit()
+
+    def wheelEvent(self, ev) -> None:  # noqa: N802
+        super().wheelEvent(ev)
+        self.camera_moved.emit()
 
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
         start = getattr(self, "_press_at", None)
@@ -52,6 +63,7 @@ class GLSkeletonView(SkeletonViewBase):
         self.gl.addItem(self.grid)
         self._items: list[tuple[gl.GLLinePlotItem, gl.GLScatterPlotItem]] = []
         self.gl.clicked.connect(self._clicked)
+        self.gl.camera_moved.connect(self._on_camera_moved)
         self._apply_camera()
 
     def _ensure_items(self, n_layers: int) -> None:
@@ -84,6 +96,10 @@ class GLSkeletonView(SkeletonViewBase):
         self.gl.setCameraPosition(pos=QVector3D(float(c[0]), float(c[1]), float(c[2])),
                                   distance=self.camera.distance, elevation=self.camera.elevation,
                                   azimuth=self.camera.azimuth)
+
+    def _on_camera_moved(self) -> None:
+        self.sync_camera_from_widget()
+        self.camera_changed.emit()
 
     def sync_camera_from_widget(self) -> None:
         """Copy the widget's camera (after the user orbited) into self.camera."""

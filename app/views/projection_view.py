@@ -112,6 +112,7 @@ class _Canvas(QWidget):
             cam.azimuth -= d.x() * 0.5
             cam.elevation = float(np.clip(cam.elevation + d.y() * 0.5, -89, 89))
         self.update()
+        self.view.camera_changed.emit()
 
     def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
         if self._press is not None and (ev.position() - self._press).manhattanLength() < 4:
@@ -121,6 +122,7 @@ class _Canvas(QWidget):
     def wheelEvent(self, ev) -> None:  # noqa: N802
         self.view.camera.distance *= 0.999 ** ev.angleDelta().y()
         self.update()
+        self.view.camera_changed.emit()
 
 
 class ProjectionView(SkeletonViewBase):

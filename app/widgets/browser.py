@@ -86,7 +86,7 @@ class BrowserPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.cellDoubleClicked.connect(lambda row, _col: self.open_row(row))
-        self.setMinimumWidth(420)
+        self.table.horizontalHeader().setMinimumSectionSize(24)  # the table scrolls sideways, not the window
         col = QVBoxLayout(self)
         col.addWidget(self.source)
         col.addWidget(browse)

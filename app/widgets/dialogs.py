@@ -26,6 +26,7 @@ SHORTCUTS = (
     ("F", "Fit the view to the skeleton"),
     ("1 / 2 / 3", "Front / side / top view"),
     ("C", "Cycle compare mode (side by side, overlay, single)"),
+    ("L", "Link / unlink the two views' cameras"),
     ("F1", "This keyboard reference"),
 )
 

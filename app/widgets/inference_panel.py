@@ -3,6 +3,8 @@ Cancel, progress, model line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -17,6 +19,30 @@ from PySide6.QtWidgets import (
 )
 
 from app.state import AppState
+
+SKELETONS = {"ntu25": "NTU RGB+D skeleton (Kinect v2, 25 joints)",
+             "kinect_v1": "Kinect v1 skeleton (20 joints; NTU files are mapped onto it)"}
+
+
+def model_summary(info: dict) -> str:
+    """The loaded model in plain words: file, what it learnt from, which actions it knows, its skeleton."""
+    names = list(info.get("class_names", []))
+    lines = [f"model: {Path(str(info.get('path', '?'))).name} (on {info.get('device', '?')})"]
+    if info.get("about"):
+        lines.append(str(info["about"]))
+    if not info.get("can_classify", True) or not names:
+        lines.append("recognises no actions (a pretraining checkpoint: reconstruction only)")
+    else:
+        groups: dict[str, int] = {}
+        for n in names:
+            src = n.split(": ", 1)[0] if ": " in n else ""
+            groups[src] = groups.get(src, 0) + 1
+        if "" in groups:
+            lines.append(f"knows {len(names)} actions")
+        else:
+            lines.append(f"knows {len(names)} actions: " + ", ".join(f"{k} ({v})" for k, v in groups.items()))
+    lines.append(SKELETONS.get(str(info.get("layout", "")), f"skeleton: {info.get('layout', '?')}"))
+    return "\n".join(lines)
 
 
 class InferencePanel(QWidget):
@@ -95,6 +121,5 @@ class InferencePanel(QWidget):
         prior = info.get("fill_prior") == "interp"
         self.method.setItemText(0, "DCMAE on interpolation, one step" if prior else self.METHODS[0][0])
         self.method.setItemText(1, "DCMAE on interpolation, iterative" if prior else self.METHODS[1][0])
-        name = info.get("path", "?")
-        self.model_label.setText(f"model: {name}\n{len(info.get('class_names', []))} classes · "
-                                 f"{info.get('layout', '?')} · on {info.get('device', '?')}")
+        self.model_label.setText(model_summary(info))
+        self.model_label.setToolTip(str(info.get("path", "")))

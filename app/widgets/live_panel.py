@@ -49,7 +49,8 @@ class LivePanel(QWidget):
         form = QFormLayout()
         self.source = QComboBox()
         self.source.setEditable(True)
-        self.source.setMinimumWidth(260)
+        self.source.setMinimumContentsLength(18)
+        self.source.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.source.lineEdit().setPlaceholderText("lsl:NAME or replay:FILE.skeleton")
         find, replay = QPushButton("Find LSL streams"), QPushButton("Replay file…")
         find.clicked.connect(lambda: asyncio.ensure_future(self.find_streams()))
@@ -73,12 +74,17 @@ class LivePanel(QWidget):
         self.stop_btn.clicked.connect(self.stop)
         self.record_btn.toggled.connect(self._on_record)
         self.save_btn.clicked.connect(self._save_dialog)
-        for b in (self.start_btn, self.stop_btn, self.record_btn, self.save_btn):
+        for b in (self.start_btn, self.stop_btn):
             row.addWidget(b)
+        rec_row = QHBoxLayout()  # two rows: the panel stays narrow enough for a laptop's right column
+        for b in (self.record_btn, self.save_btn):
+            rec_row.addWidget(b)
         col.addLayout(row)
+        col.addLayout(rec_row)
         self.status = QLabel("stopped")
         self.status.setWordWrap(True)
         self.rate = QLabel("")
+        self.rate.setWordWrap(True)  # a long source name wraps instead of widening the window
         self.top = QLabel("")
         self.top.setWordWrap(True)
         for w in (self.status, self.rate, self.top):

@@ -74,6 +74,7 @@ class MaskEditor(QWidget):
         pl.addLayout(self.part_grid)
         prow = QHBoxLayout()
         self.person = QComboBox()
+        self.person.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "all bodies" in full
         self.person.setToolTip("Which body the parts are masked on")
         self.range_only = QCheckBox("in/out range only")
         self.range_only.setToolTip("Only frames of the in/out range (Shift+drag on the timeline sets it)")
@@ -84,7 +85,8 @@ class MaskEditor(QWidget):
         pl.addLayout(prow)
         col.addWidget(part_box)
 
-        rand_box = QGroupBox("Seeded masks (the CLI's --seed gives the same mask)")
+        rand_box = QGroupBox("Seeded masks")
+        rand_box.setToolTip("The same seed gives the same mask as the CLI's --seed")
         form = QFormLayout(rand_box)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
@@ -110,13 +112,18 @@ class MaskEditor(QWidget):
         pre = QPushButton("Pretraining mask (Mt, Mj)")
         pre.clicked.connect(lambda: self.pretrain_requested.emit(self.mt.value(), self.mj.value(),
                                                                  self.seed.value()))
-        form.addRow("Mt", self.mt)
-        form.addRow("Mj", self.mj)
+        ratios = QHBoxLayout()  # Mt and Mj on one row: the panel stays short enough for a laptop screen
+        ratios.addWidget(self.mt, 1)
+        ratios.addWidget(QLabel("Mj"))
+        ratios.addWidget(self.mj, 1)
+        form.addRow("Mt", ratios)
         form.addRow(pre)
         miss = QPushButton("Missing joints (r)")
         miss.clicked.connect(lambda: self.missing_requested.emit(self.r.value(), self.seed.value()))
-        form.addRow("r", self.r)
-        form.addRow(miss)
+        missing = QHBoxLayout()
+        missing.addWidget(self.r, 1)
+        missing.addWidget(miss, 2)
+        form.addRow("r", missing)
         col.addWidget(rand_box)
         self._on_pattern()
 
@@ -128,7 +135,7 @@ class MaskEditor(QWidget):
                                               ("redo", "Redo", self.redo_requested))):
             b = QPushButton(text)
             b.clicked.connect(sig)
-            edit.addWidget(b, i // 2, i % 2)
+            edit.addWidget(b, 0, i)
             self.edit_buttons[key] = b
         col.addLayout(edit)
         self.summary = QLabel()

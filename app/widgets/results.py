@@ -10,41 +10,57 @@ import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import QRectF, Qt, Signal  # noqa: E402
 from PySide6.QtGui import QColor, QLinearGradient, QPainter  # noqa: E402
-from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QWidget,
+)
 
 from app import render  # noqa: E402
 from app.state import FPS, AppState  # noqa: E402
+from app.widgets.elided import ElidedLabel  # noqa: E402
 
 
 class PredictionColumn(QGroupBox):
-    """Top-k names with probability bars."""
+    """Top-k names (elided, in full as tooltips), probabilities and bars."""
 
     def __init__(self, title: str, k: int = 5, parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
         grid = QGridLayout(self)
-        self.names: list[QLabel] = []
+        grid.setVerticalSpacing(2)
+        self.names: list[ElidedLabel] = []
+        self.probs: list[QLabel] = []
         self.bars: list[QProgressBar] = []
         for i in range(k):
-            name = QLabel("—")
+            name, prob = ElidedLabel("—"), QLabel("")
+            prob.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             bar = QProgressBar()
             bar.setRange(0, 1000)
             bar.setFormat("")
             bar.setMaximumHeight(14)
+            bar.setMinimumWidth(40)
             grid.addWidget(name, i, 0)
-            grid.addWidget(bar, i, 1)
+            grid.addWidget(prob, i, 1)
+            grid.addWidget(bar, i, 2)
             self.names.append(name)
+            self.probs.append(prob)
             self.bars.append(bar)
         grid.setColumnStretch(0, 3)
-        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 2)
 
     def set_items(self, items: list[tuple[str, float]]) -> None:
-        for i, (name, bar) in enumerate(zip(self.names, self.bars, strict=True)):
+        for i, (name, prob, bar) in enumerate(zip(self.names, self.probs, self.bars, strict=True)):
             if i < len(items):
                 n, p = items[i]
-                name.setText(f"{n}  {100 * p:.1f} %")
+                name.setText(n)
+                prob.setText(f"{100 * p:.1f} %")
                 bar.setValue(int(round(1000 * p)))
             else:
                 name.setText("—")
+                prob.setText("")
                 bar.setValue(0)
 
 
@@ -171,14 +187,14 @@ def time_label(frame: int) -> str:
 
 
 class ResultsPanel(QWidget):
-    """Predictions + error plot in one panel."""
+    """Predictions and error plot side by side, so the panel is short and the views stay tall."""
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        col = QVBoxLayout(self)
-        col.setContentsMargins(2, 2, 2, 2)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(2, 2, 2, 2)
         self.predictions = PredictionsPanel(state)
         self.error_plot = ErrorPlot(state)
-        self.error_plot.setMinimumHeight(110)
-        col.addWidget(self.predictions)
-        col.addWidget(self.error_plot, 1)
+        self.error_plot.setMinimumSize(160, 90)
+        row.addWidget(self.predictions, 1)  # equal halves, whatever the action names ask for
+        row.addWidget(self.error_plot, 1)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QPushButton, QStyle, QVBoxLayout, QWidget
 
 from app.state import FPS, AppState
+from app.widgets.elided import ElidedLabel
 
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0)
 
@@ -122,7 +123,7 @@ class TimelineWidget(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for key, text, tip in (("-10", "−10", "Back 10 frames (Shift+Left)"),
                                ("-1", "◀", "Back 1 frame (Left)"),
-                               ("play", "▶", "Play / pause (Space)"), ("+1", "▶|", "Forward 1 frame (Right)"),
+                               ("play", "", "Play / pause (Space)"), ("+1", "▶|", "Forward 1 frame (Right)"),
                                ("+10", "+10", "Forward 10 frames (Shift+Right)")):
             b = QPushButton(text)
             b.setToolTip(tip)
@@ -130,6 +131,10 @@ class TimelineWidget(QWidget):
             row.addWidget(b)
             self.buttons[key] = b
         self.buttons["play"].setCheckable(True)
+        # the style's icons: the fonts here have no pause glyph (U+23F8 drew an empty box)
+        self._icons = {on: self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause if on else
+                                                     QStyle.StandardPixmap.SP_MediaPlay) for on in (False, True)}
+        self.buttons["play"].setIcon(self._icons[False])
         for key in ("-10", "-1", "+1", "+10"):
             self.buttons[key].clicked.connect(lambda _=False, k=key: self.step_requested.emit(int(k)))
         self.buttons["play"].toggled.connect(self._on_play)
@@ -142,14 +147,15 @@ class TimelineWidget(QWidget):
         self.loop.setChecked(True)
         self.loop.toggled.connect(self.loop_toggled)
         set_in, set_out = QPushButton("In [I]"), QPushButton("Out [O]")
+        for b in (set_in, set_out):  # narrower than a push button's usual 80 px minimum
+            b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 16)
         set_in.clicked.connect(self.set_in_requested)
         set_out.clicked.connect(self.set_out_requested)
-        self.label = QLabel()
-        self.label.setMinimumWidth(220)
+        self.label = ElidedLabel(min_chars=12)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         for wdg in (self.speed, self.loop, set_in, set_out):
             row.addWidget(wdg)
-        row.addStretch(1)
-        row.addWidget(self.label)
+        row.addWidget(self.label, 1)
         col = QVBoxLayout(self)
         col.setContentsMargins(4, 2, 4, 2)
         col.addWidget(self.bar)
@@ -159,7 +165,7 @@ class TimelineWidget(QWidget):
         state.sequence_changed.connect(self._update_label)
 
     def _on_play(self, on: bool) -> None:
-        self.buttons["play"].setText("⏸" if on else "▶")
+        self.buttons["play"].setIcon(self._icons[on])
         self.play_toggled.emit(on)
 
     def set_playing(self, on: bool) -> None:
@@ -167,7 +173,7 @@ class TimelineWidget(QWidget):
         b = self.buttons["play"]
         b.blockSignals(True)
         b.setChecked(on)
-        b.setText("⏸" if on else "▶")
+        b.setIcon(self._icons[on])
         b.blockSignals(False)
 
     def _update_label(self, *_args) -> None:

@@ -66,13 +66,13 @@ def _load(path: str | None, device: str) -> object:
     return Predictor.from_checkpoint(path, device=device, cpu_threads=max(1, (os.cpu_count() or 2) - 1))
 
 
-def demo_checkpoint_path() -> Path | None:
-    """The bundled demo checkpoint if it exists."""
+def default_checkpoint_path() -> Path | None:
+    """The bundled checkpoint the app loads when none was chosen (real-motion, else demo), if it exists."""
     try:
-        from dcmae_core.inference import DEMO_CHECKPOINT
+        from dcmae_core.inference import default_checkpoint
     except ImportError:
         return None
-    path = Path(DEMO_CHECKPOINT)
+    path = Path(default_checkpoint())
     return path if path.is_file() else None
 
 

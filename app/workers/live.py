@@ -107,7 +107,8 @@ class LiveSession(QObject):
         self.stop()
         kwargs = {"fps": replay_fps} if spec.startswith("replay:") else {}
         source = open_source(spec, **kwargs)
-        recognizer = OnlineRecognizer(predictor, window=window, stride=stride) if predictor is not None else None
+        recognizer = (OnlineRecognizer(predictor, window=window, stride=stride, layout=source.layout)
+                      if predictor is not None else None)
         source.open()  # in the caller's thread: the errors (no stream, bad channels) go straight to the user
         with self._lock:
             self._frames.clear()
