@@ -25,6 +25,21 @@ def _is_number(text: str) -> bool:
     return True
 
 
+
+def unknown_action(action: str, class_names: list[str]) -> str:
+    """A notice when the file's recorded action is not among the model's classes (its labels can then only be the
+    nearest of those), else ""."""
+    if not action or not class_names:
+        return ""
+    bare = action.split(": ", 1)[-1].lower()
+    for c in class_names:
+        if c.lower() == action.lower() or c.split(": ", 1)[-1].lower() == bare:
+            return ""
+    sources = sorted({c.split(": ", 1)[0] for c in class_names if ": " in c})
+    where = f" ({', '.join(sources)})" if sources else ""
+    return (f"the recorded action '{action}' is not among the {len(class_names)} actions this model knows{where}: "
+            f"its labels can only name the closest of those")
+
 class Controller(QObject):
     """Owns the state and the inference service; reports problems through `error(title, message)`."""
 
@@ -189,7 +204,11 @@ class Controller(QObject):
         if not self.state.set_result(res.version, res.reconstruction, res.predictions, res.baseline):
             self.status.emit("result discarded: the sequence or the mask changed while it ran")
             return False
-        note = f"; {'; '.join(res.notes)}" if res.notes else ""  # a note may hold brackets: none around it
+        notes = list(res.notes)
+        unknown = unknown_action(seq.action, list((self.state.model_info or {}).get("class_names", [])))
+        if unknown and res.predictions:
+            notes.append(unknown)
+        note = f"; {'; '.join(notes)}" if notes else ""  # a note may hold brackets: none around it
         self.status.emit(f"inference done in {res.seconds:.2f} s{note}")
         return True
 

@@ -29,16 +29,24 @@ class _Handle:
 
 
 def _title(stem: str) -> str:
+    action = _ntu_action(stem)
+    return f"A{_ntu_number(stem):03d} {action}" if action else stem
+
+
+def _ntu_number(stem: str) -> int:
+    from dcmae_core.data import ntu
+
+    return ntu.parse_sample_name(stem).action
+
+
+def _ntu_action(stem: str) -> str:
+    """The NTU action name of a file named SsssCcccPpppRrrrAaaa, or ""."""
     from dcmae_core.data import ntu
 
     try:
-        name = ntu.parse_sample_name(stem)
-    except ValueError:
-        return stem
-    try:
-        return f"A{name.action:03d} {ntu.action_name(name.action)}"
+        return ntu.action_name(ntu.parse_sample_name(stem).action)
     except (ValueError, IndexError, KeyError):
-        return stem
+        return ""
 
 
 # Single files of the Kinect v1 datasets (20 joints): NW-UCLA .json, UTD-MHAD .mat, Kinder-Gator .csv.
@@ -61,7 +69,8 @@ def _load_kinect(path: Path) -> Sequence:
     log.info("loaded %s: %s", path, data.shape)
     return Sequence(name=path.stem, title=f"{dataset} {action}{info['action_name']}", data=data, present=present,
                     joint_names=tuple(KINECT20.joint_names), parents=tuple(KINECT20.parents),
-                    groups=dict(KINECT20.groups), path=str(path), handle=None)
+                    groups=dict(KINECT20.groups), path=str(path), handle=None,
+                    action=f"{dataset}: {info['action_name']}" if info["action"] > 0 else "")
 
 
 def load_sequence(path: str | Path) -> Sequence:
@@ -90,6 +99,7 @@ def load_sequence(path: str | Path) -> Sequence:
     return Sequence(
         name=path.stem,
         title=_title(path.stem),
+        action=_ntu_action(path.stem),
         data=data,
         present=np.asarray(pre.present, dtype=bool),
         joint_names=tuple(NTU25.joint_names),

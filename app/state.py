@@ -28,6 +28,7 @@ class Sequence:
     groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
     path: str | None = None
     handle: object = None  # opaque object of the bridge (original file + preprocessing) for export
+    action: str = ""  # the recorded action as its dataset names it ("UTD-MHAD: right arm throw"), if known
 
     def __post_init__(self) -> None:
         if self.data.ndim != 4 or self.data.shape[-1] != 3:
