@@ -175,19 +175,22 @@ def test_pattern_fill_is_seeded_and_leaves_absent_persons():
 
 
 def test_relative_loss_weighs_entries_by_how_well_the_reference_does():
-    from dcmae_core.model.objectives import masked_mse, relative_masked_mse
+    from dcmae_core.model.objectives import relative_masked_mse
 
     target = torch.zeros(1, 4, 3)
     removed = torch.ones(1, 4, dtype=torch.bool)
     reference = torch.tensor([[[0.0, 0, 0], [0, 0, 0], [1, 0, 0], [1, 0, 0]]])  # exact on two entries
     pred = torch.full((1, 4, 3), 0.1, requires_grad=True)
     rel = relative_masked_mse(pred, target, removed, reference, floor=0.1)
-    assert torch.allclose(rel, masked_mse(pred, target, removed))  # same error everywhere: weights average out
+    per_entry = 0.03 / torch.tensor([0.01, 0.01, 1.01, 1.01])  # |pred|² / (|ref|² + floor²)
+    assert torch.allclose(rel, per_entry.sum() / 12)
     rel.backward()
     g = pred.grad[0, :, 0]
     assert g[0] > 10 * g[2]  # an entry the reference gets right counts far more
-    same = relative_masked_mse(pred.detach(), target, removed, target.clone(), floor=0.1)
-    assert torch.allclose(same, masked_mse(pred.detach(), target, removed))  # uniform weights = plain MSE
+    # the scale does not depend on what else is in the batch: one long-gap entry alone scores the same
+    alone = relative_masked_mse(pred.detach()[:, 2:], target[:, 2:], removed[:, 2:], reference[:, 2:], 0.1)
+    assert torch.allclose(alone, per_entry[2:].sum() / 6)
+    assert relative_masked_mse(reference, target, removed, reference, 0.1) <= 1 / 3  # the reference itself
     with pytest.raises(ValueError, match="positive floor"):
         relative_masked_mse(pred, target, removed, reference, floor=0.0)
 

@@ -25,24 +25,26 @@ def masked_mse(pred: torch.Tensor, target: torch.Tensor, removed: torch.Tensor) 
 
 def relative_masked_mse(pred: torch.Tensor, target: torch.Tensor, removed: torch.Tensor, reference: torch.Tensor,
                         floor: float) -> torch.Tensor:
-    """`masked_mse` with each removed entry weighted by 1 / (its reference error² + floor²), the weights
-    normalised to mean 1 over the removed entries.
+    """Squared error relative to a reference fill, over the removed entries: the mean of
+    |pred - target|² / (|reference - target|² + floor²), divided by C (so a fill equal to the reference scores
+    at most 1 / C per channel, like `masked_mse` of unit errors).
 
-    reference (..., V, C): a fill the model is to improve on (linear interpolation). Every entry then counts by
-    how much it is improved relative to the reference, not by its size: a 1-frame gap that interpolation fills
-    within a centimetre weighs as much as a limb hidden for a second, so the model learns to leave interpolation
-    alone where it is right. The weights carry no gradient. floor > 0 (standardised units) bounds them."""
-    if reference.shape != target.shape:
-        raise ValueError(f"relative_masked_mse: reference {tuple(reference.shape)} and target "
-                         f"{tuple(target.shape)} do not match")
+    reference (..., V, C): the fill the model is to improve on (linear interpolation). Every entry counts by how
+    much it is improved relative to the reference, not by its size: a 1-frame gap that interpolation fills within
+    a centimetre weighs as much as a limb hidden for a second, so the model learns to leave interpolation alone
+    where it is right and to correct it where it is not. No per-batch normalisation: a batch of long gaps and a
+    batch of short ones are on the same scale. The weights carry no gradient; floor > 0 (standardised units)
+    bounds them."""
+    if reference.shape != target.shape or pred.shape != target.shape or pred.shape[:-1] != removed.shape:
+        raise ValueError(f"relative_masked_mse: pred {tuple(pred.shape)}, target {tuple(target.shape)}, reference "
+                         f"{tuple(reference.shape)} and removed {tuple(removed.shape)} do not match")
     if floor <= 0:
         raise ValueError(f"relative_masked_mse needs a positive floor, got {floor}")
     ref = (reference - target).detach().square().sum(dim=-1)  # (..., V)
-    w = torch.where(removed, 1.0 / (ref + floor * floor), torch.zeros((), dtype=ref.dtype, device=ref.device))
-    w = w / (w.sum() / removed.sum().clamp(min=1)).clamp(min=1e-12)  # mean 1 over removed entries
     sq = torch.where(removed[..., None], (pred - target).square(), torch.zeros((), dtype=pred.dtype,
                                                                                  device=pred.device))
-    return (sq.sum(dim=-1) * w).sum() / (removed.sum() * pred.shape[-1]).clamp(min=1)
+    ratio = sq.sum(dim=-1) / (ref + floor * floor)  # (..., V), 0 where not removed
+    return ratio.sum() / (removed.sum() * pred.shape[-1]).clamp(min=1)
 
 
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from shared_data import SHARED_DATA
+
 from app import core_bridge
 from app.controller import unknown_action
-from shared_data import SHARED_DATA
 
 CLASSES = ["NW-UCLA: throw", "NW-UCLA: carry", "UTD-MHAD: right arm throw", "UTD-MHAD: jogging in place"]
 
