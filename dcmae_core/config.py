@@ -67,9 +67,9 @@ class ModelConfig:
     # it has one and how far the nearest visible frame is, and predicts x_0 as that interpolation plus a
     # correction: the model starts from what interpolation knows (docs/reconstruction.md). "none": the paper.
     fill_prior: Literal["none", "interp"] = "none"
-    # With fill_prior: > 0 weights each removed entry's loss by 1 / (interpolation's error² + this²) (standardised
-    # units; 0.03 ~ 1 cm), so that the model improves interpolation everywhere instead of only where it is far
-    # off (objectives.relative_masked_mse). 0: the paper's plain MSE.
+    # With fill_prior, > 0 adds to the paper's MSE the error relative to interpolation's, |e|² / (|e_interp|² +
+    # this²) (standardised units; 0.03 ~ 1 cm; objectives.relative_masked_mse): the MSE drives the long gaps where
+    # interpolation knows nothing, the relative term keeps the short gaps it fills within a centimetre. 0: MSE only.
     relative_loss_floor: float = 0.0
     diffusion: bool = True  # False: masked positions get a mask token, no timestep (SkeletonMAE)
     head_dropout: float = 0.0  # dropout before the linear classifier

@@ -124,10 +124,9 @@ class DCMAE(nn.Module):
         memory = self.forward_encoder(x0, removed, keep)  # (B, T, V, D)
         pred = self.forward_decoder(memory, removed, x_t, t, x0, prior)  # (B, T, V, C)
         floor = self.model_cfg.relative_loss_floor
-        if prior is not None and floor > 0:
-            loss = relative_masked_mse(pred, x0, removed, prior[..., :c], floor)
-        else:
-            loss = masked_mse(pred, x0, removed)
+        loss = masked_mse(pred, x0, removed)
+        if prior is not None and floor > 0:  # + the error relative to interpolation (see ModelConfig)
+            loss = loss + relative_masked_mse(pred, x0, removed, prior[..., :c], floor)
         pred_full = pred.new_zeros(n * m, t_len, v, c).index_copy(0, rows, pred).view(n, m, t_len, v, c)
         removed_full = torch.zeros(n * m, t_len, v, dtype=torch.bool, device=x.device)
         removed_full[rows] = removed
