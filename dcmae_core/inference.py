@@ -223,7 +223,13 @@ class Predictor:
 
     def _reconstruct_model(self, data: np.ndarray, removed: np.ndarray, method: str, num_steps: int, seed: int,
                            progress: Callable[[float], bool] | None) -> np.ndarray:
-        """`reconstruct` in the model's own layout."""
+        """`reconstruct` in the model's own layout. More persons than the model takes (two NTU actors under a
+        one-person model) are filled group by group."""
+        m = self.num_persons
+        if data.shape[0] > m:
+            groups = range(0, data.shape[0], m)
+            return np.concatenate([self._reconstruct_model(data[g : g + m], removed[g : g + m], method, num_steps,
+                                                           seed, progress) for g in groups], axis=0)
         m_in, length = data.shape[0], data.shape[1]
         x, valid = self._standardise(data)
         present = presence(self._fit_persons(data)) | self._fit_persons(removed).any(axis=2)  # (M, T)

@@ -122,11 +122,11 @@ def test_joint_map_between_ntu_and_kinect():
         joint_map(KINECT20, NTU25.__class__("x", ("a",), (-1,), 0))
 
 
-def _predictor(layout, overrides=()) -> Predictor:
+def _predictor(layout, overrides=(), persons: int = 2) -> Predictor:
     cfg = build_config("tiny", [*PRIOR, *overrides])
-    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=layout.num_joints, num_persons=2,
+    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=layout.num_joints, num_persons=persons,
                   num_frames=cfg.data.num_frames)
-    ckpt = {"config": cfg.to_dict(), "layout": layout.to_dict(), "class_names": [], "num_persons": 2,
+    ckpt = {"config": cfg.to_dict(), "layout": layout.to_dict(), "class_names": [], "num_persons": persons,
             "num_frames": cfg.data.num_frames, "in_channels": 3, "stats": {"mean": [0, 0, 0], "std": [1, 1, 1]},
             "dcmae": model.state_dict(), "classifier": None}
     return Predictor(ckpt, device="cpu")
@@ -152,6 +152,21 @@ def test_kinect_model_fills_ntu_files_and_ntu_only_joints(ntu_files):
     off = interpolate_removed((data[:, :, tip] - data[:, :, 7])[:, :, None], removed[:, :, tip][:, :, None])[:, :, 0]
     assert np.allclose(out[0, 20:40, tip], out[0, 20:40, 7] + off[0, 20:40], atol=1e-4)
     assert np.abs(out[0, 20:40, tip] - data[0, 20:40, tip]).max() < 0.3  # within 30 cm of the recorded tip
+
+
+def test_a_one_person_model_fills_each_of_two_actors_from_that_actor(ntu_files):
+    from dcmae_core.data.ntu import read_skeleton
+    from dcmae_core.data.preprocess import preprocess_skeleton
+
+    pre = preprocess_skeleton(read_skeleton(ntu_files[-2]))  # A058 handshaking: two people
+    data = pre.data[:, :48]
+    assert pre.person_valid.all()
+    removed = np.zeros(data.shape[:3], dtype=bool)
+    removed[:, 10:30, 4:8] = True  # the left arm of both
+    out = _predictor(KINECT20, persons=1).reconstruct(data, removed, layout=NTU25)
+    interp = interpolate_removed(data, removed)  # the fresh model's fill, per actor
+    assert np.allclose(out[1, 10:30, 4:8], interp[1, 10:30, 4:8], atol=1e-4)
+    assert np.allclose(out[0, 10:30, 4:8], interp[0, 10:30, 4:8], atol=1e-4)
 
 
 def test_ntu_model_fills_kinect_data_and_the_methods():
