@@ -67,6 +67,10 @@ class ModelConfig:
     # it has one and how far the nearest visible frame is, and predicts x_0 as that interpolation plus a
     # correction: the model starts from what interpolation knows (docs/reconstruction.md). "none": the paper.
     fill_prior: Literal["none", "interp"] = "none"
+    # With fill_prior: a joint visible in no frame of the window starts, instead of at the data's mean, at its
+    # parent's prior plus a learned offset per joint (chained down the skeleton: a hidden arm hangs from its
+    # shoulder, hidden legs from the hips). Needs the layout's parents (the model gets them from the data).
+    skeleton_prior: bool = False
     # With fill_prior, > 0 adds to the paper's MSE the error relative to interpolation's, |e|² / (|e_interp|² +
     # this²) (standardised units; 0.03 ~ 1 cm; objectives.relative_masked_mse): the MSE drives the long gaps where
     # interpolation knows nothing, the relative term keeps the short gaps it fills within a centimetre. 0: MSE only.

@@ -49,7 +49,7 @@ class Cancelled(Exception):
 def _build_models(ckpt: dict[str, Any], cfg: Config) -> tuple[DCMAE | None, DCMAEClassifier | None]:
     layout = Layout.from_dict(ckpt["layout"])
     kw = dict(num_joints=layout.num_joints, num_persons=int(ckpt["num_persons"]),
-              in_channels=int(ckpt["in_channels"]), num_frames=int(ckpt["num_frames"]))
+              in_channels=int(ckpt["in_channels"]), num_frames=int(ckpt["num_frames"]), parents=layout.parents)
     dcmae = clf = None
     try:
         if ckpt.get("dcmae") is not None:

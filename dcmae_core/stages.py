@@ -88,9 +88,10 @@ def data_meta(data: DataBundle, cfg: Config) -> dict[str, Any]:
     }
 
 
-def build_dcmae(cfg: Config, num_joints: int, num_persons: int, in_channels: int) -> DCMAE:
+def build_dcmae(cfg: Config, num_joints: int, num_persons: int, in_channels: int,
+                parents: tuple[int, ...] | None = None) -> DCMAE:
     return DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=num_joints, num_persons=num_persons,
-                 in_channels=in_channels, num_frames=cfg.data.num_frames)
+                 in_channels=in_channels, num_frames=cfg.data.num_frames, parents=parents)
 
 
 def make_loader(data: DataBundle, indices: np.ndarray, cfg: Config, train: bool, ctx: DistContext,
@@ -244,7 +245,7 @@ def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: 
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
-    model = build_dcmae(cfg, v, m, c).to(device)
+    model = build_dcmae(cfg, v, m, c, data.layout.parents).to(device)
     if payload is not None:
         model.load_state_dict(payload["dcmae"])
     if ctx.enabled:
@@ -275,7 +276,7 @@ def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None
     seed_everything(cfg.train.seed)
     data = load_data(cfg)
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
-    dcmae = build_dcmae(cfg, v, m, c)
+    dcmae = build_dcmae(cfg, v, m, c, data.layout.parents)
     pretrained_state = payload.get("dcmae") if payload else None
     if payload is None and pretrained:
         pre = load_checkpoint(pretrained)

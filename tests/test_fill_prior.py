@@ -213,7 +213,28 @@ def test_relative_loss_weighs_entries_by_how_well_the_reference_does():
 def test_real_preset_trains_with_the_relative_loss():
     cfg = build_config("real")
     assert cfg.model.fill_prior == "interp" and cfg.model.relative_loss_floor > 0 and cfg.data.window == "native"
-    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=20, num_persons=1, num_frames=cfg.data.num_frames)
+    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=20, num_persons=1, num_frames=cfg.data.num_frames,
+                  parents=KINECT20.parents)
     out = model.forward_pretrain(_walk(cfg.data.num_frames, 20), torch.ones(1, 1, dtype=torch.bool),
                                  torch.Generator().manual_seed(0))
     assert torch.isfinite(out.loss) and out.loss > 0
+
+
+def test_skeleton_prior_hangs_a_hidden_limb_from_its_parent():
+    cfg = build_config("tiny", [*PRIOR, "model.skeleton_prior=true"])
+    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=20, num_persons=1, num_frames=24,
+                  parents=KINECT20.parents).eval()
+    x = _walk(24, 20)
+    removed = torch.zeros(1, 1, 24, 20, dtype=torch.bool)
+    leg = list(KINECT20.groups["left leg"])  # hip 12 (parent: hip centre 0), knee, ankle, foot
+    removed[..., leg] = True  # the whole window: interpolation has nothing
+    removed[0, 0, 5:9, 8] = True  # and a short gap elsewhere
+    y = model.reconstruct(x, removed, torch.ones(1, 1, dtype=torch.bool), generator=torch.Generator().manual_seed(0))
+    for j in leg:  # fresh model: offsets 0, so every hidden leg joint sits on the (visible) hip centre
+        assert torch.allclose(y[0, 0, :, j], x[0, 0, :, 0], atol=1e-5)
+    assert torch.allclose(y[0, 0, 5:9, 8], interpolate_time(x[0], removed[0])[0, 5:9, 8], atol=1e-5)
+    model.decoder.rest_offset.data[leg] = torch.tensor([0.0, -1.0, 0.0])  # each joint 1 unit below its parent
+    y = model.reconstruct(x, removed, torch.ones(1, 1, dtype=torch.bool), generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(y[0, 0, :, leg[-1]] - x[0, 0, :, 0], torch.tensor([0.0, -4.0, 0.0]), atol=1e-5)
+    with pytest.raises(ValueError, match="parents"):
+        DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=20, num_persons=1, num_frames=24)

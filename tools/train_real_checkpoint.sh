@@ -13,7 +13,7 @@ $T import-utd-mhad "$REAL/utd_mhad" --out "$OUT/utd"
 $T import-kinder-gator "$REAL/kinder_gator" --out "$OUT/kg"
 $T merge-caches "$OUT/nwucla" "$OUT/utd" "$OUT/kg" --out "$OUT/all"       # pretraining: every training clip
 $T merge-caches "$OUT/nwucla" "$OUT/utd" --out "$OUT/labelled"             # finetuning: the two label sets
-$T pretrain --preset real --data "$OUT/all" --out "$OUT/pretrain" --set train.pretrain_epochs=24
+$T pretrain --preset real --data "$OUT/all" --out "$OUT/pretrain" --set train.pretrain_epochs=18
 $T finetune --preset real --data "$OUT/labelled" --out "$OUT/finetune" --pretrained "$OUT/pretrain/last.pt" \
   --set data.window=resize
 GATE=$($PY bench/calibrate_fill_gate.py --checkpoint "$OUT/finetune/best.pt" --data "$OUT/all" --clips 200 \

@@ -58,13 +58,14 @@ class DCMAE(nn.Module):
     """STTA encoder + (cross-attention, diffusion) decoder; `forward_pretrain` and `reconstruct`."""
 
     def __init__(self, model_cfg: ModelConfig, mask_cfg: MaskConfig, diffusion_cfg: DiffusionConfig,
-                 num_joints: int, num_persons: int = 2, in_channels: int = 3, num_frames: int = 120) -> None:
+                 num_joints: int, num_persons: int = 2, in_channels: int = 3, num_frames: int = 120,
+                 parents: tuple[int, ...] | None = None) -> None:
         super().__init__()
         self.model_cfg, self.mask_cfg = model_cfg, mask_cfg
         self.num_joints, self.num_persons = num_joints, num_persons
         self.in_channels, self.num_frames, self.tuple_len = in_channels, num_frames, model_cfg.tuple_len
         self.encoder = STTAEncoder(model_cfg, num_joints, in_channels)
-        self.decoder = DCMAEDecoder(model_cfg, num_joints, in_channels, num_frames, self.encoder.out_dim)
+        self.decoder = DCMAEDecoder(model_cfg, num_joints, in_channels, num_frames, self.encoder.out_dim, parents)
         self.schedule = NoiseSchedule.from_config(diffusion_cfg) if model_cfg.diffusion else None
 
     # -- stages ------------------------------------------------------------------------------------------

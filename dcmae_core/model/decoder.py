@@ -34,7 +34,7 @@ class DCMAEDecoder(nn.Module):
     """Embeds the input grid, runs `cfg.decoder_depth` CSTTA blocks and predicts x_0 coordinates."""
 
     def __init__(self, cfg: ModelConfig, num_joints: int, in_channels: int, num_frames: int,
-                 encoder_dim: int) -> None:
+                 encoder_dim: int, parents: tuple[int, ...] | None = None) -> None:
         super().__init__()
         d = cfg.decoder_dim
         self.diffusion, self.num_frames, self.dim = cfg.diffusion, num_frames, d
@@ -63,6 +63,18 @@ class DCMAEDecoder(nn.Module):
             self.prior_embed = nn.Linear(in_channels + PRIOR_FEATURES, d)
             nn.init.zeros_(self.head.weight)  # a fresh model fills exactly as interpolation does
             nn.init.zeros_(self.head.bias)
+        self.chain: list[tuple[int, int]] = []  # (joint, parent) in an order where parents come first
+        if self.fill_prior and cfg.skeleton_prior:
+            if parents is None or len(parents) != num_joints:
+                raise ValueError("model.skeleton_prior needs the layout's parents (one per joint)")
+            self.rest_offset = nn.Parameter(torch.zeros(num_joints, in_channels))  # joint - parent, learned
+            done = {j for j, p in enumerate(parents) if p < 0}
+            while len(done) < num_joints:
+                ready = [j for j, p in enumerate(parents) if j not in done and p in done]
+                if not ready:
+                    raise ValueError(f"the layout's parents {parents} do not form a tree")
+                self.chain += [(j, parents[j]) for j in ready]
+                done.update(ready)
         self.checkpoint_blocks = cfg.checkpoint_decoder  # recompute block activations in backward
 
     def positions(self, num_frames: int) -> torch.Tensor:
@@ -82,6 +94,19 @@ class DCMAEDecoder(nn.Module):
         grid = self.dropped_token.to(z.dtype).expand(b, num_frames, v, d).clone()  # (B, T, V, D)
         return grid.scatter(1, keep[:, :, None, None].expand(-1, -1, v, d), z)  # (B, T, V, D)
 
+    def skeleton_fill(self, prior: torch.Tensor) -> torch.Tensor:
+        """prior (..., T, V, C + 3): a joint with no visible frame on either side (both flags 0) takes its
+        parent's prior value plus `rest_offset`, parents first (model.skeleton_prior); else unchanged."""
+        if not self.chain:
+            return prior
+        c = self.head.out_features
+        values = list(prior[..., :c].unbind(dim=-2))  # V tensors (..., T, C)
+        never = (prior[..., c] + prior[..., c + 1]) == 0  # (..., T, V) no visible frame on either side
+        offset = self.rest_offset.to(prior.dtype)
+        for j, p in self.chain:
+            values[j] = torch.where(never[..., j, None], values[p] + offset[j], values[j])
+        return torch.cat([torch.stack(values, dim=-2), prior[..., c:]], dim=-1)
+
     def forward(self, memory: torch.Tensor, removed: torch.Tensor, x_t: torch.Tensor | None = None,
                 t: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> torch.Tensor:
         """memory (B, T, V, D) from `memory`; removed (B, T, V) bool; x_t (B, T, V, C) noised coordinates and
@@ -99,7 +124,8 @@ class DCMAEDecoder(nn.Module):
         if self.fill_prior:
             if prior is None:
                 raise ValueError("this decoder was built with fill_prior='interp' and needs the prior")
-            masked = masked + self.prior_embed(prior.to(memory.dtype))  # (B, T, V, D)
+            prior = self.skeleton_fill(prior.to(memory.dtype))
+            masked = masked + self.prior_embed(prior)  # (B, T, V, D)
         h = torch.where(removed[..., None], masked, memory) + pos  # (B, T, V, D)
         z = memory + pos  # (B, T, V, D)
         b, t, v, d = z.shape

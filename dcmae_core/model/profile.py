@@ -103,7 +103,7 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     torch.manual_seed(seed)
     t_len, m, v, c = cfg.data.num_frames, num_persons, num_joints, in_channels
     model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=v, num_persons=m, in_channels=c,
-                  num_frames=t_len).to(dev)
+                  num_frames=t_len, parents=tuple(range(-1, v - 1))).to(dev)  # a chain: sizes as any tree
     clf = DCMAEClassifier(model.encoder, num_classes).to(dev)
     n_enc, n_dec, n_head = count_params(model.encoder), count_params(model.decoder), count_params(clf.head)
     out: dict[str, Any] = {
