@@ -6,7 +6,6 @@ opening a cache costs the index only, and worker processes share the page cache.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from torch.utils.data import Dataset
 from dcmae_core.config import DataConfig
 from dcmae_core.data import splits as splits_mod
 from dcmae_core.data import transforms
-from dcmae_core.data.prepare import FORMAT, train_masks
+from dcmae_core.data.prepare import read_cache_index, train_masks
 from dcmae_core.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -47,23 +46,7 @@ class SkeletonCache:
         root = Path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"dataset cache {root} does not exist")
-        meta_path = root / "meta.json"
-        if not meta_path.is_file():
-            hint = " (an unfinished run: rerun the same prepare/import command to finish it)"
-            raise ValueError(
-                f"{root} is not a finished dataset cache: no meta.json"
-                + hint * (root / "journal.jsonl").exists()
-            )
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{meta_path}: not valid JSON ({exc})") from exc
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{meta_path}: not a {FORMAT} folder (format = {meta.get('format')!r})")
-        index = np.load(root / "index.npy", allow_pickle=False)
-        names = (root / "names.txt").read_text(encoding="utf-8").splitlines()
-        if len(names) != len(index) or len(index) != meta["num_samples"]:
-            raise ValueError(f"{root}: index ({len(index)}), names ({len(names)}) and meta disagree")
+        meta, index, names = read_cache_index(root)
         m, v, c = meta["num_persons"], meta["num_joints"], meta["channels"]
         need = int((index["offset"] + index["length"] * m * v * c).max(initial=0)) * 4
         have = (root / "data.bin").stat().st_size if (root / "data.bin").exists() else 0

@@ -10,14 +10,13 @@ Resumable like the importers (an interrupted merge picks up where it stopped).
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
 from dcmae_core.data.importers import STORED
-from dcmae_core.data.prepare import FIELDS, FORMAT, CacheWriter
+from dcmae_core.data.prepare import FIELDS, CacheWriter, read_cache_index
 from dcmae_core.data.splits import SPLITS_BY_DATASET
 from dcmae_core.layout import Layout
 
@@ -26,21 +25,6 @@ log = logging.getLogger(__name__)
 # Display names of the dataset kinds the importers write; any other kind is shown as it is.
 DISPLAY_NAMES = {"nwucla": "NW-UCLA", "utd_mhad": "UTD-MHAD", "kinder_gator": "Kinder-Gator", "ntu60": "NTU-60",
                  "ntu120": "NTU-120"}  # fmt: skip
-
-
-def _open(root: Path) -> tuple[dict, np.ndarray, list[str]]:
-    """meta, index and names of a finished cache (the checks SkeletonCache.open makes, without torch)."""
-    meta_path = root / "meta.json"
-    if not meta_path.is_file():
-        raise ValueError(f"{root} is not a finished dataset cache: no meta.json")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{meta_path}: not a {FORMAT} folder (format = {meta.get('format')!r})")
-    index = np.load(root / "index.npy", allow_pickle=False)
-    names = (root / "names.txt").read_text(encoding="utf-8").splitlines()
-    if len(names) != len(index) or len(index) != meta["num_samples"]:
-        raise ValueError(f"{root}: index ({len(index)}), names ({len(names)}) and meta disagree")
-    return meta, index, names
 
 
 def merge_caches(sources: list[str | Path], out: str | Path, names: list[str] | None = None) -> dict:
@@ -53,7 +37,7 @@ def merge_caches(sources: list[str | Path], out: str | Path, names: list[str] | 
         raise ValueError("merge needs at least two caches")
     if Path(out).resolve() in {r.resolve() for r in roots}:
         raise ValueError(f"the output {out} is one of the inputs")
-    opened = [_open(r) for r in roots]
+    opened = [read_cache_index(r) for r in roots]
     names = names or [DISPLAY_NAMES.get(m["dataset"], m["dataset"]) for m, _, _ in opened]
     if len(names) != len(roots) or len(set(names)) != len(names):
         raise ValueError(f"need one distinct name per cache, got {names}")

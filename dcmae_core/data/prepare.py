@@ -39,6 +39,27 @@ MISSING_LISTS = (
 )
 
 
+def read_cache_index(root: Path) -> tuple[dict, np.ndarray, list[str]]:
+    """meta, index and names of a finished cache folder; errors name what is missing or disagrees."""
+    meta_path = root / "meta.json"
+    if not meta_path.is_file():
+        hint = " (an unfinished run: rerun the same prepare/import command to finish it)"
+        raise ValueError(
+            f"{root} is not a finished dataset cache: no meta.json" + hint * (root / "journal.jsonl").exists()
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{meta_path}: not valid JSON ({exc})") from exc
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{meta_path}: not a {FORMAT} folder (format = {meta.get('format')!r})")
+    index = np.load(root / "index.npy", allow_pickle=False)
+    names = (root / "names.txt").read_text(encoding="utf-8").splitlines()
+    if len(names) != len(index) or len(index) != meta["num_samples"]:
+        raise ValueError(f"{root}: index ({len(index)}), names ({len(names)}) and meta disagree")
+    return meta, index, names
+
+
 def index_dtype(num_persons: int) -> np.dtype:
     """The structured dtype of index.npy for M persons."""
     cols = [("offset", "<i8"), ("length", "<i8"), ("label", "<i8")]
