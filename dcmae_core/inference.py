@@ -18,7 +18,7 @@ from dcmae_core.baselines import GAP_SCALE, interp_prior, interpolate_removed
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, ConfigError, config_from_dict
 from dcmae_core.data.transforms import crop_resize, presence, standardise
-from dcmae_core.layout import Layout, joint_map
+from dcmae_core.layout import LAYOUTS, Layout, joint_map
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.runs import resolve_device
 
@@ -151,11 +151,25 @@ class Predictor:
             starts.append(length - w)
         return starts
 
+    def layout_of(self, data: np.ndarray, layout: Layout | None = None) -> Layout:
+        """The skeleton of `data` (M, T, V, C): `layout` when given, else the model's when V matches, else the
+        known layout with V joints (NTU-25, Kinect v1)."""
+        if layout is not None:
+            return layout
+        v = np.asarray(data).shape[2]
+        if v == self.layout.num_joints:
+            return self.layout
+        known = [lay for lay in LAYOUTS.values() if lay.num_joints == v]
+        if len(known) != 1:
+            raise ValueError(f"the sample has {v} joints; this model was trained on {self.layout.num_joints} "
+                             f"({self.layout.name}) and no known skeleton has {v}")
+        return known[0]
+
     def _to_model(self, data: np.ndarray, removed: np.ndarray | None, layout: Layout | None
                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """(M, T, V_file, C) in the file's layout -> the model's joints; also, per model joint, its index in the
         file (-1: the file has no such joint; it is marked removed, so the model fills it, and dropped after)."""
-        layout = layout or self.layout
+        layout = self.layout_of(data, layout)
         idx = joint_map(layout, self.layout)  # (V_model,)
         if data.shape[2] != layout.num_joints:
             raise ValueError(f"the sample has {data.shape[2]} joints but its layout {layout.name} has "
@@ -209,7 +223,7 @@ class Predictor:
             return interpolate_removed(data, removed).astype(np.float32)
         if self.dcmae is None:
             raise CheckpointError("this checkpoint holds only a classifier; it cannot reconstruct")
-        layout = layout or self.layout
+        layout = self.layout_of(data, layout)
         xm, rm, idx = self._to_model(data, removed, layout)
         ym = self._reconstruct_model(xm, rm, method, num_steps, seed, progress)  # (M, T, V_model, C)
         out = data.copy()
@@ -278,7 +292,8 @@ class Predictor:
         data = np.array(data, dtype=np.float32)
         if removed is not None:
             data[np.asarray(removed, dtype=bool)] = 0.0
-        if layout is not None and layout.name != self.layout.name:
+        layout = self.layout_of(data, layout)
+        if layout.name != self.layout.name:
             data, _, idx = self._to_model(data, None, layout)
             for j in np.flatnonzero(idx < 0):
                 p = self.layout.parents[j]

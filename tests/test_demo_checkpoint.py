@@ -27,7 +27,7 @@ SEED = 7  # another seed than the demo corpus (0): other styles, timings and noi
 @pytest.fixture(scope="module")
 def predictor() -> Predictor:
     torch.set_num_threads(1)
-    return Predictor.from_checkpoint(None, device="cpu")
+    return Predictor.from_checkpoint(DEMO_CHECKPOINT, device="cpu")
 
 
 @pytest.fixture(scope="module")

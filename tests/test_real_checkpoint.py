@@ -77,3 +77,7 @@ def test_it_classifies_ntu_files_through_the_shared_joints(predictor, ntu_files)
     pre = preprocess_skeleton(read_skeleton(ntu_files[0]))
     probs = predictor.classify(pre.data, layout=NTU25)
     assert probs.shape == (37,) and abs(probs.sum() - 1) < 1e-4
+    assert np.allclose(predictor.classify(pre.data), probs)  # 25 joints: recognised as NTU-25 without being told
+    removed = np.zeros(pre.data.shape[:3], dtype=bool)
+    removed[:, 10:20, 4:8] = True
+    assert np.allclose(predictor.reconstruct(pre.data, removed), predictor.reconstruct(pre.data, removed, layout=NTU25))
