@@ -83,8 +83,22 @@ async def _startup(win, args: argparse.Namespace) -> int:
     return 0
 
 
+def no_display() -> str:
+    """A one-line reason when Qt has no screen to open a window on (Linux without X11 or Wayland), else ""."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return ""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    return ("no display: DCMAE Studio needs a desktop session (DISPLAY or WAYLAND_DISPLAY); on a headless "
+            "machine run it under Xvfb: xvfb-run -a .venv/bin/python main.py")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    reason = no_display()
+    if reason:
+        print(reason, file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     import qasync
     from PySide6.QtCore import QCoreApplication, QSize, Qt

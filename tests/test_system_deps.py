@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "system_deps.sh"
@@ -44,3 +45,11 @@ def test_without_root_it_stops_with_one_line_naming_the_packages(tmp_path):
     assert r.returncode == 1 and not (tmp_path / "apt.log").exists()
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "xvfb" in lines[0] and "sudo apt-get install -y" in lines[0]
+
+
+def test_the_app_without_a_display_says_so_in_one_line():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    main = SCRIPT.parents[1] / "main.py"
+    r = subprocess.run([sys.executable, str(main)], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()] and "no display" in r.stderr and "xvfb-run" in r.stderr
