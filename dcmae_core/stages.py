@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +185,8 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
             save("last")
             logger.emit({"event": "stopped", "epoch": state.epoch + 1, "step": state.step})
             break
+        # No loss when every batch of the epoch ran before a resume (a save at the epoch's last step, then a kill).
+        loss = summary.get("loss", math.nan)
         record = {"event": "epoch", "epoch": state.epoch + 1, "step": state.step, **summary}
         state.epoch, state.epoch_step = state.epoch + 1, 0
         metrics = None
@@ -197,13 +200,13 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
                     save("best", metrics)
                 record["best_top1"] = state.best
         else:
-            state.best = max(state.best, -summary["loss"]) if stage == "pretrain" else state.best
+            state.best = max(state.best, -loss) if stage == "pretrain" and math.isfinite(loss) else state.best
         state.history.append({k: v for k, v in record.items() if k != "event"})
         logger.emit(record, step=state.step)
         save("last", metrics)
         if stage == "pretrain" and ctx.is_main:  # pretraining has no accuracy: best = lowest loss
-            if -summary["loss"] >= state.best:
-                save("best", {"loss": summary["loss"]})
+            if (math.isfinite(loss) and -loss >= state.best) or not (run_dir / "best.pt").exists():
+                save("best", {"loss": loss})
     if ctx.enabled:
         torch.distributed.barrier()
     finished = state.epoch >= epochs

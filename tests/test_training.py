@@ -107,3 +107,26 @@ def test_two_process_gloo_run(tiny_cache, tmp_path):
     # Each of the 2 ranks sees half the training samples: half the steps of a single-process epoch.
     assert start["steps_per_epoch"] == start["train_samples"] // (2 * single)
     assert load_checkpoint(tmp_path / "last.pt")["dcmae"]
+
+
+def test_resume_from_a_save_at_the_epochs_last_step_finishes(tiny_cache, tmp_path):
+    """A kill right after an in-loop save at an epoch's last step (before the end-of-epoch save) left a
+    checkpoint that every --resume ran zero batches from and then failed on (KeyError: 'loss')."""
+    from dcmae_core.checkpoint import save_checkpoint
+    from dcmae_core.config import build_config
+    from dcmae_core.stages import run_pretrain
+
+    cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.pretrain_epochs=1", "train.batch_size=4"])
+    done = run_pretrain(cfg, tmp_path / "whole")
+    ckpt = load_checkpoint(tmp_path / "whole" / "last.pt")
+    steps = ckpt["train_state"]["step"]
+    stuck = tmp_path / "stuck"
+    stuck.mkdir()
+    ckpt["train_state"].update(epoch=0, epoch_step=steps, history=[])  # all batches done, epoch not closed
+    save_checkpoint(stuck / "last.pt", {k: v for k, v in ckpt.items() if k not in ("path", "format", "version")})
+    out = run_pretrain(cfg, stuck, resume=True)
+    assert out["finished"] and out["state"]["epoch"] == 1 and out["state"]["step"] == steps
+    assert (stuck / "best.pt").exists() and done["finished"]
+    last = load_checkpoint(stuck / "last.pt")
+    for k, v in ckpt["dcmae"].items():  # no batch was run twice
+        assert torch.equal(last["dcmae"][k], v)
