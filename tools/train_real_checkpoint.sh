@@ -15,7 +15,7 @@ $T merge-caches "$OUT/nwucla" "$OUT/utd" "$OUT/kg" --out "$OUT/all"       # pret
 $T merge-caches "$OUT/nwucla" "$OUT/utd" --out "$OUT/labelled"             # finetuning: the two label sets
 $T pretrain --preset real --data "$OUT/all" --out "$OUT/pretrain" --set train.pretrain_epochs=18
 $T finetune --preset real --data "$OUT/labelled" --out "$OUT/finetune" --pretrained "$OUT/pretrain/last.pt" \
-  --set data.window=resize --set train.finetune_epochs=20
+  --set data.window=resize --set train.finetune_epochs=50
 GATE=$($PY bench/calibrate_fill_gate.py --checkpoint "$OUT/finetune/best.pt" --data "$OUT/all" --clips 200 \
   | sed -n 's/^best gate: \([0-9]*\) frames.*/\1/p')
 $T slim-checkpoint "$OUT/finetune/best.pt" assets/real/dcmae_real.pt --fill-gate "$GATE" \
