@@ -270,11 +270,11 @@ def occlusion_patterns() -> dict[str, str]:
 def _layout_of(seq: Sequence):
     """The core layout of a sequence: a known one (NTU-25, Kinect v1) by its joint names, else one built from
     the sequence's own names, parents and groups."""
-    from dcmae_core.layout import LAYOUTS, Layout
+    from dcmae_core.layout import Layout, find_layout
 
-    for layout in LAYOUTS.values():
-        if tuple(layout.joint_names) == tuple(seq.joint_names) and tuple(layout.parents) == tuple(seq.parents):
-            return layout
+    layout = find_layout(seq.joint_names)
+    if layout is not None and tuple(layout.parents) == tuple(seq.parents):
+        return layout
     return Layout(name=f"{seq.num_joints}-joint layout of {seq.name}", joint_names=tuple(seq.joint_names),
                   parents=tuple(seq.parents), center=0, groups=dict(seq.groups))
 

@@ -27,18 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dcmae_core.baselines import interpolate_removed  # noqa: E402
-from dcmae_core.data.kinect_datasets import read_kinect_file  # noqa: E402
+from dcmae_core.data.kinect_datasets import read_kinect_file, test_split_files  # noqa: E402
 from dcmae_core.inference import Predictor  # noqa: E402
 from dcmae_core.layout import KINECT20  # noqa: E402
 from dcmae_core.occlusion import occlusion_mask  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real"
-DATASETS = {
-    "NW-UCLA": lambda: sorted((REAL / "nw_ucla" / "all_sqe").glob("*_v03.json")),
-    "UTD-MHAD": lambda: sorted(f for f in (REAL / "utd_mhad").glob("*.mat") if int(f.stem.split("_")[1][1:]) % 2 == 0),
-}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=None, help="default: the app's bundled checkpoint")
@@ -52,12 +46,11 @@ def main() -> int:
     patterns = [p for p in args.patterns.split(",") if p]
     results: dict[str, dict] = {}
     t0 = time.perf_counter()
-    for ds, files in DATASETS.items():
+    for ds, files in test_split_files(REAL).items():
         own = np.array([n.startswith(ds + ":") for n in names])
         if not own.any():
             print(f"{ds}: the checkpoint knows none of its classes; skipped")
             continue
-        files = files()
         if args.clips:
             files = [files[i] for i in np.random.default_rng(0).choice(len(files), args.clips, replace=False)]
         arms = ["clean"] + [f"{p} | {a}" for p in patterns for a in ("enc", "rec", "interp")]

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dcmae_core.baselines import interpolate_removed  # noqa: E402
-from dcmae_core.data.kinect_datasets import read_kinect_file  # noqa: E402
+from dcmae_core.data.kinect_datasets import read_kinect_file, test_split_files  # noqa: E402
 from dcmae_core.data.ntu import read_skeleton  # noqa: E402
 from dcmae_core.data.preprocess import preprocess_skeleton  # noqa: E402
 from dcmae_core.inference import Predictor  # noqa: E402
@@ -40,16 +40,13 @@ REAL = ROOT.parent / "shared" / "data" / "real"
 NTU = ROOT.parent / "shared" / "data" / "ntu_samples"
 PATTERNS = ("random:0.1", "frame_burst", "limb_span:0.5-1", "limb_span:1-2", "limb_clip", "lower_body",
             "person_part")
-LONG = ("limb_span:1-2", "limb_clip", "lower_body")  # where the issue asks for 30 % below interpolation
 
 
 def test_clips(n: int, seed: int) -> dict[str, list[tuple[str, np.ndarray, np.ndarray, Layout]]]:
     """{dataset: [(name, data (M, T, V, 3), present (M, T), layout)]}."""
     rng = np.random.default_rng(seed)
     out: dict[str, list] = {}
-    for name, files in (("NW-UCLA", sorted((REAL / "nw_ucla" / "all_sqe").glob("*_v03.json"))),
-                        ("UTD-MHAD", sorted(f for f in (REAL / "utd_mhad").glob("*.mat")
-                                            if int(f.stem.split("_")[1][1:]) % 2 == 0))):
+    for name, files in test_split_files(REAL).items():
         pick = sorted(rng.choice(len(files), size=min(n, len(files)), replace=False)) if files else []
         clips = []
         for i in pick:

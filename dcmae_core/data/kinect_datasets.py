@@ -215,6 +215,15 @@ def read_kinder_gator(path: str | Path) -> tuple[np.ndarray, dict]:
     return x, info
 
 
+def test_split_files(real_root: str | Path) -> dict[str, list[Path]]:
+    """The test-split files of the labelled Kinect-v1 datasets under a folder laid out as ../shared/data/real
+    (nw_ucla/all_sqe/*.json, utd_mhad/*.mat), by display name: NW-UCLA view 3, UTD-MHAD even subjects. Sorted."""
+    root = Path(real_root)
+    nwucla = [f for f in sorted((root / "nw_ucla" / "all_sqe").glob("*.json")) if parse_nwucla_name(f.stem)["split"]]
+    utd = [f for f in sorted((root / "utd_mhad").glob("*.mat")) if parse_utd_name(f.stem)["split"]]
+    return {"NW-UCLA": nwucla, "UTD-MHAD": utd}
+
+
 def read_kinect_raw(path: str | Path) -> tuple[np.ndarray, dict]:
     """Dispatch on the suffix: .json NW-UCLA, .mat UTD-MHAD, .csv Kinder-Gator-style. Not centred."""
     path = Path(path)

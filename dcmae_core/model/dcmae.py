@@ -161,7 +161,10 @@ class DCMAE(nn.Module):
             return x.clone()  # nobody to reconstruct
         xp = x.reshape(n * m, t_len, v, c)[rows]  # (B, T, V, C)
         rp = removed.reshape(n * m, t_len, v)[rows]  # (B, T, V)
-        pp = prior.reshape(n * m, t_len, v, -1)[rows] if prior is not None else None  # (B, T, V, C + 3)
+        if prior is not None:
+            pp = prior.reshape(n * m, t_len, v, -1)[rows]  # (B, T, V, C + 3)
+        else:  # computed once here, not in every sampling step
+            pp = interp_prior(xp, rp) if self.decoder.fill_prior else None
         memory = self.forward_encoder(xp, rp, None)  # (B, T, V, D)
         if self.schedule is None:
             if method == "iterative":
