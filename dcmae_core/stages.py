@@ -266,6 +266,26 @@ def _keep_stats(data: DataBundle, ckpt: dict[str, Any]) -> None:
         data.std = np.asarray(stats["std"], np.float32)
 
 
+def _start_from_finetuned(clf: DCMAEClassifier, ckpt: dict[str, Any], class_names: list[str], path: str) -> None:
+    """`--pretrained` names a finetuned checkpoint: go on from its finetuned encoder, and from its head too when
+    it knows the same classes in the same order (otherwise the head starts fresh: finetuning onto new labels)."""
+    state = dict(ckpt["classifier"])
+    same_classes = list(ckpt.get("class_names") or []) == list(class_names)
+    if not same_classes:
+        state = {k: v for k, v in state.items() if not k.startswith("head.")}
+    own = clf.state_dict()
+    state = {k: v for k, v in state.items() if k in own}  # e.g. parameters an older classifier carried
+    missing = [k for k in own if k not in state and (same_classes or not k.startswith("head."))]
+    if missing:
+        raise CheckpointError(f"{path}: its classifier does not fit this model config (missing {missing[:3]})")
+    try:
+        clf.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: its classifier does not fit this model config: {str(exc)[:300]}") from exc
+    log.info("finetuning goes on from the finetuned classifier of %s (%s)", path,
+             "encoder and head" if same_classes else "encoder; new head: its classes differ from this dataset's")
+
+
 def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None, resume: bool = False,
                  jsonl: bool = False) -> dict[str, Any]:
     run_dir = Path(run_dir)
@@ -281,6 +301,7 @@ def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
     dcmae = build_dcmae(cfg, v, m, c, data.layout.parents)
     pretrained_state = payload.get("dcmae") if payload else None
+    pre: dict[str, Any] | None = None
     if payload is None and pretrained:
         pre = load_checkpoint(pretrained)
         if pre.get("dcmae") is None:
@@ -298,6 +319,8 @@ def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None
     clf = DCMAEClassifier(copy.deepcopy(dcmae.encoder), len(data.class_names), cfg.model.head_dropout).to(device)
     if payload is not None:
         clf.load_state_dict(payload["classifier"])
+    elif pre is not None and pre.get("classifier") is not None:
+        _start_from_finetuned(clf, pre, data.class_names, pretrained)
     # Few-label subset: drawn once, saved beside the run, identical on every rank (same seed, same draw).
     labels_file = run_dir / "label_indices.json"
     if labels_file.exists() and payload is not None:

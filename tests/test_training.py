@@ -130,3 +130,32 @@ def test_resume_from_a_save_at_the_epochs_last_step_finishes(tiny_cache, tmp_pat
     last = load_checkpoint(stuck / "last.pt")
     for k, v in ckpt["dcmae"].items():  # no batch was run twice
         assert torch.equal(last["dcmae"][k], v)
+
+
+def test_finetune_goes_on_from_a_finetuned_checkpoint(pretrained, tiny_cache, tmp_path):
+    """--pretrained with a finetuned checkpoint starts from its classifier: the encoder always, the head when
+    the classes match; a fresh start (a pretraining checkpoint) does not."""
+    from dcmae_core.model.dcmae import DCMAEClassifier
+    from dcmae_core.stages import _start_from_finetuned
+
+    cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.finetune_epochs=1"])
+    first = tmp_path / "first"
+    assert run_finetune(cfg, first, pretrained=str(pretrained / "last.pt"))["finished"]
+    done = load_checkpoint(first / "last.pt")
+    second = tmp_path / "second"
+    assert run_finetune(cfg, second, pretrained=str(first / "last.pt"))["finished"]
+    # the start of the second run equals the end of the first: check through the helper on fresh classifiers
+    names = list(done["class_names"])
+    enc_cfg = build_config("tiny").model
+    fresh = DCMAEClassifier.from_config(enc_cfg, len(names), num_joints=25)
+    _start_from_finetuned(fresh, done, names, "first")
+    for k, v in fresh.state_dict().items():
+        assert torch.equal(v, done["classifier"][k]), k
+    other = DCMAEClassifier.from_config(enc_cfg, len(names) + 1, num_joints=25)
+    head_before = other.head.weight.clone()
+    _start_from_finetuned(other, done, names + ["new action"], "first")
+    assert torch.equal(other.head.weight, head_before)  # new classes: fresh head
+    assert torch.equal(other.encoder.stem.weight, done["classifier"]["encoder.stem.weight"])
+    # and the second run really started there: its first-epoch loss is far below a fresh finetune's
+    loss_of = lambda run: [e["loss"] for e in _events(run) if e["event"] == "step"][0]  # noqa: E731
+    assert loss_of(second) < loss_of(first), (loss_of(second), loss_of(first))

@@ -194,7 +194,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("finetune", help="encoder + linear head on labels (--labels 0.05 for few-label)")
     _run_args(p)
-    p.add_argument("--pretrained", help="pretraining checkpoint (e.g. RUN/last.pt); omit to train from scratch")
+    p.add_argument("--pretrained", help="pretraining checkpoint (e.g. RUN/last.pt), or a finetuned one to go on "
+                                        "from (its encoder; its head when the classes match); omit: from scratch")
     p.add_argument("--labels", type=float, help="share of training labels used (sets data.label_ratio)")
     p.set_defaults(func=cmd_finetune)
 
