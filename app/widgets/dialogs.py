@@ -11,7 +11,6 @@ SHORTCUTS = (
     ("Ctrl+B", "Browse a folder or prepared dataset (filter by setup, camera, performer, replication, action)"),
     ("Ctrl+Shift+O", "Open a checkpoint"),
     ("Ctrl+E", "Export the reconstruction (.skeleton / .npy)"),
-    ("Ctrl+P", "Save a PNG of the view"),
     ("Ctrl+Q", "Quit"),
     ("Space", "Play / pause"),
     ("Left / Right", "Previous / next frame"),
