@@ -65,7 +65,10 @@ def model_info_text(info: dict) -> str:
              f"reconstructs: {info.get('can_reconstruct')}, classifies: {info.get('can_classify')}",
              f"metrics: {json.dumps(info.get('metrics', {}))}", ""]
     names = info.get("class_names", [])
-    lines.append(f"{len(names)} classes:")
-    lines += [f"  {i + 1:3d}  {n}" for i, n in enumerate(names)]
+    if info.get("can_classify", True) and names:
+        lines.append(f"{len(names)} classes:")
+        lines += [f"  {i + 1:3d}  {n}" for i, n in enumerate(names)]
+    else:
+        lines.append("classes: none (a pretraining checkpoint: it reconstructs, it does not classify)")
     lines += ["", "config:", json.dumps(info.get("config", {}), indent=2)]
     return "\n".join(lines)

@@ -44,14 +44,16 @@ class InferenceResult:
 def model_info(predictor: object) -> dict:
     """Plain description of a loaded predictor for the UI."""
     info = dict(getattr(predictor, "info", {}) or {})
-    info["class_names"] = list(predictor.class_names)
+    can_classify = getattr(predictor, "classifier", True) is not None
+    # a pretraining checkpoint carries its data's class names but has no classifier: it knows no action
+    info["class_names"] = list(predictor.class_names) if can_classify else []
     info["device"] = str(predictor.device)
     info["layout"] = predictor.layout.name
     info["num_joints"] = predictor.layout.num_joints
     info["num_persons"] = int(predictor.num_persons)
     info["num_frames"] = int(predictor.num_frames)
     info["can_reconstruct"] = getattr(predictor, "dcmae", True) is not None
-    info["can_classify"] = getattr(predictor, "classifier", True) is not None
+    info["can_classify"] = can_classify
     config = getattr(predictor, "config", None)
     info["fill_prior"] = getattr(getattr(config, "model", None), "fill_prior", "none")
     return info
