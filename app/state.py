@@ -174,8 +174,9 @@ class AppState(QObject):
         self.display_changed.emit()
 
     # mask ---------------------------------------------------------------------------------------
-    def set_mask(self, mask: np.ndarray) -> None:
-        """Replace the mask (restricted to present entries); the old one goes on the undo stack."""
+    def set_mask(self, mask: np.ndarray, undoable: bool = True) -> None:
+        """Replace the mask (restricted to present entries); the old one goes on the undo stack, unless not
+        `undoable` (a live frame: no edit of the user's)."""
         if self.sequence is None:
             raise ValueError("no sequence is open")
         mask = np.asarray(mask, dtype=bool)
@@ -184,9 +185,10 @@ class AppState(QObject):
         mask = mask & self.sequence.present[:, :, None]
         if np.array_equal(mask, self.mask):
             return
-        self._undo.append(self.mask)
-        del self._undo[:-MAX_UNDO]
-        self._redo.clear()
+        if undoable:
+            self._undo.append(self.mask)
+            del self._undo[:-MAX_UNDO]
+            self._redo.clear()
         self._apply_mask(mask)
 
     def _apply_mask(self, mask: np.ndarray) -> None:
