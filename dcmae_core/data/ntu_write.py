@@ -279,5 +279,5 @@ def write_filled_skeleton(path: str | os.PathLike[str], original: Skeleton, xyz:
     write_skeleton(path, out, digits=significant_digits(original))
     side = sidecar_path(path)
     doc = fill_record(original, filled, about, joint_names)
-    _write_atomic(side, (json.dumps(doc, indent=1) + "\n").encode("utf-8"))
+    _write_atomic(side, (json.dumps(doc) + "\n").encode("utf-8"))  # one line: thousands of entries
     return side
