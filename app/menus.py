@@ -63,6 +63,9 @@ class Menus:
         err = self._add(v, "error_colors", "Colour reconstruction by &error", None, st.set_error_colors)
         err.setCheckable(True)
         err.setChecked(True)
+        ghost = self._add(v, "ghost_original", "&Ghost of the original in the reconstruction", "G",
+                          st.set_ghost_original)
+        ghost.setCheckable(True)
         link = self._add(v, "link_cameras", "&Link cameras", "L", lambda _on: None)  # the window follows it
         link.setCheckable(True)
         link.setChecked(True)

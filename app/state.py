@@ -93,6 +93,7 @@ class AppState(QObject):
         self.result_about: dict = {}  # what made the result: {"method": ..., "checkpoint": ...}
         self.body_visible = np.ones(0, dtype=bool)
         self.error_colors = True  # colour reconstructed joints by their error
+        self.ghost_original = False  # draw the original, faded, behind the reconstruction
         self.selected: tuple[int, int] | None = None  # (person, joint)
         self.in_out: tuple[int, int] = (0, 0)  # loop / edit range [in, out) in frames
         self.model_info: dict | None = None
@@ -252,6 +253,10 @@ class AppState(QObject):
 
     def set_error_colors(self, on: bool) -> None:
         self.error_colors = bool(on)
+        self.display_changed.emit()
+
+    def set_ghost_original(self, on: bool) -> None:
+        self.ghost_original = bool(on)
         self.display_changed.emit()
 
     def set_model_info(self, info: dict | None) -> None:

@@ -26,6 +26,7 @@ SHORTCUTS = (
     ("1 / 2 / 3", "Front / side / top view"),
     ("C", "Cycle compare mode (side by side, overlay, single)"),
     ("L", "Link / unlink the two views' cameras"),
+    ("G", "Show / hide the original, faded, behind the reconstruction"),
     ("F1", "This keyboard reference"),
 )
 
