@@ -62,3 +62,18 @@ def test_a_failed_run_resets_the_progress_bar(window, qloop, dialogs):
 def test_the_app_never_reads_a_missing_checkpoint(window, qloop, dialogs, tmp_path):
     assert not qloop.run_until_complete(window.start_checkpoint(str(tmp_path / "nope.pt")))
     assert str(Path(tmp_path / "nope.pt")) in dialogs[-1][1]
+
+
+def test_an_unexpected_error_in_a_worker_is_said_in_words(window, qloop, dialogs):
+    from app.workers.jobs import JobFailed
+
+    def broken(_progress):
+        [].pop()  # IndexError: pop from empty list, a defect
+
+    with pytest.raises(JobFailed) as ei:
+        qloop.run_until_complete(window.controller.exports.start(broken))
+    text = str(ei.value)
+    assert text.startswith("an unexpected error stopped the work") and "log" in text and text.endswith(".")
+    with pytest.raises(JobFailed, match="^the file is bad$"):  # the project's own messages pass unchanged
+        qloop.run_until_complete(window.controller.exports.start(lambda _p: (_ for _ in ()).throw(
+            ValueError("the file is bad"))))
