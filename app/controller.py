@@ -204,7 +204,8 @@ class Controller(QObject):
         except (JobFailed, RuntimeError) as exc:
             self.error.emit("Inference failed", str(exc))
             return False
-        about = {"method": method, "checkpoint": (self.state.model_info or {}).get("path")}
+        about = {"method": method,  # interpolation uses no model: no checkpoint made the fill
+                 "checkpoint": None if method == "interpolate" else (self.state.model_info or {}).get("path")}
         if method == "iterative":
             about.update(num_steps=int(num_steps), seed=int(seed))
         if not self.state.set_result(res.version, res.reconstruction, res.predictions, res.baseline, about):
