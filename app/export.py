@@ -135,9 +135,7 @@ def write_movie(path: str | Path, layers: list, camera: Camera, floor: float, si
         size = (size[0] + size[0] % 2, size[1] + size[1] % 2)  # H.264 (yuv420p) needs even sides
     frames = []
     for i, frame in enumerate(layers):
-        q = render_image(frame, camera, floor, *size).convertToFormat(QImage.Format.Format_RGB888)
-        arr = np.frombuffer(q.constBits(), np.uint8).reshape(q.height(), q.bytesPerLine())
-        frames.append(arr[:, : q.width() * 3].reshape(q.height(), q.width(), 3).copy())  # (H, W, 3) RGB
+        frames.append(np.ascontiguousarray(qimage_to_array(render_image(frame, camera, floor, *size))[..., :3]))
         if progress is not None and not progress(0.9 * (i + 1) / len(layers)):  # encoding takes the last 10 %
             raise RuntimeError("cancelled")
     if suffix == ".gif":
