@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from app import core_bridge, export, masking, render
 from app.state import AppState
 from app.workers.inference import InferenceRequest, InferenceService, JobCancelled, JobFailed
+from app.workers.jobs import JobRunner
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class Controller(QObject):
         super().__init__(parent)
         self.state = state
         self.service = service
+        self.exports = JobRunner(self)  # movie encoding, apart from inference so each can run while the other does
 
     # files --------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
@@ -201,7 +204,11 @@ class Controller(QObject):
         except (JobFailed, RuntimeError) as exc:
             self.error.emit("Inference failed", str(exc))
             return False
-        if not self.state.set_result(res.version, res.reconstruction, res.predictions, res.baseline):
+        about = {"method": method,  # interpolation uses no model: no checkpoint made the fill
+                 "checkpoint": None if method == "interpolate" else (self.state.model_info or {}).get("path")}
+        if method == "iterative":
+            about.update(num_steps=int(num_steps), seed=int(seed))
+        if not self.state.set_result(res.version, res.reconstruction, res.predictions, res.baseline, about):
             self.status.emit("result discarded: the sequence or the mask changed while it ran")
             return False
         notes = list(res.notes)
@@ -222,19 +229,54 @@ class Controller(QObject):
 
     # exports --------------------------------------------------------------------------------------------
     def export_reconstruction(self, path: str | Path) -> bool:
-        """.skeleton (original file with filled joints) or .npy (M, T, V, 3), by the suffix."""
+        """.skeleton (original file with the filled joints marked not tracked, and a JSON sidecar naming them)
+        or .npy (M, T, V, 3), by the suffix."""
         st = self.state
         try:
             seq = self._seq()
             data = st.reconstruction if st.reconstruction is not None else seq.data
             if str(path).lower().endswith(".npy"):
                 export.export_npy(path, data)
-            else:
-                core_bridge.export_skeleton(seq, data, path)
+                self.status.emit(f"saved {path}")
+                return True
+            filled = None if st.recon_mask is None else st.recon_mask & seq.present[:, :, None]
+            side = core_bridge.export_skeleton(seq, data, path, filled, st.result_about)
         except (ValueError, OSError) as exc:
             self.error.emit("Export failed", str(exc))
             return False
-        self.status.emit(f"exported {path}")
+        n = 0 if filled is None else int(filled.sum())
+        self.status.emit(f"saved {path} ({n} filled joint-frames marked not tracked; list in {Path(side).name})")
+        return True
+
+    def save_png(self, path: str | Path, source: str, camera, floor: float, size: tuple[int, int]) -> bool:
+        """The current frame of `source` (original / masked / reconstruction / overlay) as a PNG."""
+        try:
+            self._seq()
+            export.save_png(path, export.source_image(self.state, source, camera, floor, size))
+        except (ValueError, OSError) as exc:
+            self.error.emit("Export failed", str(exc))
+            return False
+        self.status.emit(f"saved {path} ({source}, frame {self.state.frame + 1})")
+        return True
+
+    async def export_movie(self, path: str | Path, source: str, camera, floor: float,
+                           size: tuple[int, int] = (360, 300)) -> bool:
+        """The in/out range of `source` as a GIF or MP4 (by the suffix), drawn and encoded in a worker thread
+        (progress on `exports`); False (and an error) on failure."""
+        if self.exports.busy:
+            self.status.emit("a movie is already being saved")
+            return False
+        try:
+            layers = export.movie_layers(self.state, source, *self.state.in_out)  # snapshot, in this thread
+            cam = copy.deepcopy(camera)
+            n = await self.exports.start(lambda p: export.write_movie(path, layers, cam, floor, size, progress=p))
+        except JobCancelled:
+            self.status.emit("saving the movie was cancelled")
+            return False
+        except (ValueError, OSError, JobFailed) as exc:
+            self.error.emit("Export failed", str(exc))
+            return False
+        self.status.emit(f"saved {path} ({source}, {n} frames)")
         return True
 
     def save_mask(self, path: str | Path) -> bool:
@@ -243,6 +285,7 @@ class Controller(QObject):
         except (ValueError, OSError) as exc:
             self.error.emit("Export failed", str(exc))
             return False
+        self.status.emit(f"saved {path}")
         return True
 
     def load_mask(self, path: str | Path) -> bool:

@@ -1,4 +1,4 @@
-"""Exports that need no core: .npy, mask JSON, PNG of a view, filmstrip PNG, GIF of a frame range.
+"""Exports that need no core: .npy, mask JSON, PNG of a source, filmstrip PNG, GIF of a frame range.
 
 The .skeleton export goes through app/core_bridge.py. Images are rendered with the 2D painter (no GL
 context needed), from the camera of the view the user is looking at.
@@ -88,26 +88,81 @@ def filmstrip(state: AppState, frames: list[int], camera: Camera, floor: float, 
     return img
 
 
-def export_gif(path: str | Path, state: AppState, source: str, start: int, stop: int, camera: Camera,
-               floor: float, size: tuple[int, int] = (360, 300), fps: float = 30.0) -> int:
-    """Frames [start, stop) of `source` as an animated GIF (Pillow); returns the number of frames."""
-    from PIL import Image
+def source_image(state: AppState, source: str, camera: Camera, floor: float, size: tuple[int, int],
+                 frame: int | None = None) -> QImage:
+    """The current (or given) frame of `source` ('original', 'masked', 'reconstruction', 'overlay') as an
+    image of `size` (width, height) pixels, drawn by the 2D painter from `camera`."""
+    if source == "reconstruction" and state.reconstruction is None:
+        raise ValueError("there is no reconstruction yet: run Reconstruct + classify (R) first")
+    return render_image(frame_layers(state, source, frame), camera, floor, *size)
 
+
+def movie_layers(state: AppState, source: str, start: int, stop: int) -> list:
+    """The layers of frames [start, stop) of `source`: a snapshot of the state that write_movie can draw in a
+    worker thread while the state changes."""
     seq = state.sequence
     if seq is None:
         raise ValueError("no sequence is open")
     if not 0 <= start < stop <= seq.num_frames:
-        raise ValueError(f"GIF range [{start}, {stop}) outside 0..{seq.num_frames}")
-    images = []
-    for f in range(start, stop):
-        q = render_image(frame_layers(state, source, f), camera, floor, *size).convertToFormat(
-            QImage.Format.Format_RGB888)
-        arr = np.frombuffer(q.constBits(), np.uint8).reshape(q.height(), q.bytesPerLine())
-        arr = arr[:, : q.width() * 3]
-        images.append(Image.fromarray(arr.reshape(q.height(), q.width(), 3).copy()))
-    images[0].save(str(path), save_all=True, append_images=images[1:], duration=int(round(1000 / fps)),
-                   loop=0)
-    return len(images)
+        raise ValueError(f"frame range [{start}, {stop}) outside 0..{seq.num_frames}")
+    if source == "reconstruction" and state.reconstruction is None:
+        raise ValueError("there is no reconstruction yet: run Reconstruct + classify (R) first")
+    return [frame_layers(state, source, f) for f in range(start, stop)]
+
+
+MOVIE_SUFFIXES = (".gif", ".mp4")
+
+
+def mp4_available() -> bool:
+    """Whether MP4 can be written: the optional imageio-ffmpeg wheel (it bundles ffmpeg) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("imageio_ffmpeg") is not None
+
+
+def write_movie(path: str | Path, layers: list, camera: Camera, floor: float, size: tuple[int, int] = (360, 300),
+                fps: float = 30.0, progress=None) -> int:
+    """Draw each frame's layers and write them as an animated GIF (Pillow) or, for a .mp4 path, H.264 video
+    (imageio-ffmpeg; width and height rounded up to even); returns the number of frames. Safe in a worker
+    thread (QImage + QPainter). `progress(fraction) -> False` stops it (RuntimeError, nothing written)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in MOVIE_SUFFIXES:
+        raise ValueError(f"{path}: a movie is written as .gif or .mp4, not {suffix or 'no suffix'}")
+    if suffix == ".mp4":
+        if not mp4_available():
+            raise ValueError("MP4 needs the optional package imageio-ffmpeg (pip install 'dcmae[video]'); "
+                             "save a GIF instead")
+        size = (size[0] + size[0] % 2, size[1] + size[1] % 2)  # H.264 (yuv420p) needs even sides
+    frames = []
+    for i, frame in enumerate(layers):
+        frames.append(np.ascontiguousarray(qimage_to_array(render_image(frame, camera, floor, *size))[..., :3]))
+        if progress is not None and not progress(0.9 * (i + 1) / len(layers)):  # encoding takes the last 10 %
+            raise RuntimeError("cancelled")
+    if suffix == ".gif":
+        from PIL import Image
+
+        images = [Image.fromarray(a) for a in frames]
+        images[0].save(str(path), save_all=True, append_images=images[1:], duration=int(round(1000 / fps)),
+                       loop=0)
+    else:
+        import imageio_ffmpeg
+
+        writer = imageio_ffmpeg.write_frames(str(path), size, fps=fps, codec="libx264", macro_block_size=1)
+        writer.send(None)  # starts ffmpeg
+        try:
+            for a in frames:
+                writer.send(a)
+        finally:
+            writer.close()
+    if progress is not None:
+        progress(1.0)
+    return len(frames)
+
+
+def export_gif(path: str | Path, state: AppState, source: str, start: int, stop: int, camera: Camera,
+               floor: float, size: tuple[int, int] = (360, 300), fps: float = 30.0) -> int:
+    """Frames [start, stop) of `source` as an animated GIF, in the calling thread; returns the number of frames."""
+    return write_movie(path, movie_layers(state, source, start, stop), camera, floor, size, fps)
 
 
 def qimage_to_array(image: QImage) -> np.ndarray:

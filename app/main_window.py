@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QProgressBar,
     QSizePolicy,
     QSplitter,
     QVBoxLayout,
@@ -153,6 +154,12 @@ class MainWindow(QMainWindow):
         for name in ("Browser", "Live", "Training"):
             self.docks[name].hide()
         docking.arrange(self, self.docks, self.size(), docking.available_geometry(self))
+        self.export_progress = QProgressBar()  # in the status bar while a movie is drawn and encoded
+        self.export_progress.setRange(0, 1000)
+        self.export_progress.setMaximumWidth(160)
+        self.export_progress.setFormat("saving %p %")
+        self.export_progress.hide()
+        self.statusBar().addPermanentWidget(self.export_progress)
         self.menus = build_menus(self)
         self.link_cameras = self.menus.actions["link_cameras"]
         self._wire()
@@ -164,6 +171,8 @@ class MainWindow(QMainWindow):
         c.error.connect(lambda title, msg: show_error(self, title, msg))
         c.status.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         c.file_opened.connect(self._on_file_opened)
+        c.exports.busy_changed.connect(self.export_progress.setVisible)
+        c.exports.progress.connect(lambda f: self.export_progress.setValue(int(round(1000 * f))))
         self.browser.open_requested.connect(self.open_entry)
         self.browser.browse_requested.connect(self.menus.browse_dialog)
         for v in self.views:
@@ -282,6 +291,11 @@ class MainWindow(QMainWindow):
         self._task = asyncio.ensure_future(self.controller.run_inference(method, num_steps, seed))
         return self._task
 
+    def start_movie(self, path: str | Path, source: str, camera, floor: float) -> asyncio.Future:
+        """Save the in/out range of `source` as a GIF / MP4 in a worker (progress in the status bar); the task."""
+        self.export_progress.setValue(0)
+        return asyncio.ensure_future(self.controller.export_movie(path, source, camera, floor))
+
     def start_checkpoint(self, path: str | None) -> asyncio.Future:
         async def load() -> bool:
             ok = await self.controller.load_checkpoint(path)
@@ -348,6 +362,7 @@ class MainWindow(QMainWindow):
         self.live_panel.shutdown()
         self.training_panel.shutdown()
         self.service.shutdown()
+        self.controller.exports.shutdown()
         if self.save_layout_on_close:
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/state", self.saveState(docking.LAYOUT_VERSION))

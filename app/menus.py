@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu
 
 from app import export
+from app.render import SOURCES
 from app.views.base import PRESETS
 from app.widgets.dialogs import TextDialog, keyboard_reference_text, model_info_text, show_error
 from app.widgets.timeline import SPEEDS
@@ -36,9 +37,13 @@ class Menus:
         self._add(f, "export", "&Export reconstruction (.skeleton / .npy)…", "Ctrl+E", self.export_dialog)
         self._add(f, "save_mask", "Save mask (JSON)…", None, self.save_mask_dialog)
         self._add(f, "load_mask", "Load mask (JSON)…", None, self.load_mask_dialog)
-        self._add(f, "png", "Save view as &PNG…", "Ctrl+P", self.png_dialog)
+        png = f.addMenu("Save &PNG of this frame")  # the pane's source is chosen, not taken from the left pane
+        movie = f.addMenu("Save &GIF / MP4 of the in/out range" if export.mp4_available()
+                          else "Save &GIF of the in/out range")
+        for src in SOURCES:
+            self._add(png, f"png_{src}", f"{src}…", None, lambda s=src: self.png_dialog(s))
+            self._add(movie, f"movie_{src}", f"{src}…", None, lambda s=src: self.movie_dialog(s))
         self._add(f, "filmstrip", "Save &filmstrip PNG…", None, self.filmstrip_dialog)
-        self._add(f, "gif", "Save &GIF of the in/out range…", None, self.gif_dialog)
         f.addSeparator()
         self._add(f, "quit", "&Quit", "Ctrl+Q", win.close)
         st, c = win.state, win.controller
@@ -58,6 +63,9 @@ class Menus:
         err = self._add(v, "error_colors", "Colour reconstruction by &error", None, st.set_error_colors)
         err.setCheckable(True)
         err.setChecked(True)
+        ghost = self._add(v, "ghost_original", "&Ghost of the original in the reconstruction", "G",
+                          st.set_ghost_original)
+        ghost.setCheckable(True)
         link = self._add(v, "link_cameras", "&Link cameras", "L", lambda _on: None)  # the window follows it
         link.setCheckable(True)
         link.setChecked(True)
@@ -180,40 +188,40 @@ class Menus:
         if path:
             self.win.controller.load_mask(path)
 
-    def _camera(self):
-        view = self.win.active_view()
+    def _camera(self, source: str | None = None):
+        """The camera and floor of the pane showing `source` (else the left pane's: linked, they are the same)."""
+        panes = [p for p in (self.win.left, self.win.right) if p.isVisible() and p.view.source == source]
+        view = panes[0].view if panes else self.win.active_view()
         if hasattr(view, "sync_camera_from_widget"):
             view.sync_camera_from_widget()
-        return view.camera, view._floor
+        return view, view.camera, view._floor
 
-    def png_dialog(self) -> None:
-        path = self._save_name("Save view", ".png", "PNG (*.png)")
+    def png_dialog(self, source: str) -> None:
+        path = self._save_name(f"Save PNG of the {source} skeleton", f".{source}.png", "PNG (*.png)")
         if path:
-            self._guard(lambda: export.save_png(path, self.win.active_view().grab_image()))
+            view, cam, floor = self._camera(source)
+            size = (max(view.width(), 64), max(view.height(), 64))
+            self.win.controller.save_png(path, source, cam, floor, size)
 
     def filmstrip_dialog(self) -> None:
         path = self._save_name("Save filmstrip", ".filmstrip.png", "PNG (*.png)")
         if path:
             a, b = self.win.state.in_out
             frames = sorted({int(f) for f in np.linspace(a, b - 1, 6).round()})
-            cam, floor = self._camera()
-            self._guard(lambda: export.save_png(path, export.filmstrip(self.win.state, frames, cam, floor)))
+            _, cam, floor = self._camera()
+            try:
+                export.save_png(path, export.filmstrip(self.win.state, frames, cam, floor))
+            except (ValueError, OSError) as exc:
+                show_error(self.win, "Export failed", str(exc))
+            else:
+                self.win.statusBar().showMessage(f"saved {path}", 8000)
 
-    def gif_dialog(self) -> None:
-        path = self._save_name("Save GIF", ".gif", "GIF (*.gif)")
+    def movie_dialog(self, source: str) -> None:
+        filt = "GIF (*.gif);;MP4 video (*.mp4)" if export.mp4_available() else "GIF (*.gif)"
+        path = self._save_name(f"Save the {source} skeleton as a movie", f".{source}.gif", filt)
         if path:
-            cam, floor = self._camera()
-            a, b = self.win.state.in_out
-            src = self.win.active_view().source
-            self._guard(lambda: export.export_gif(path, self.win.state, src, a, b, cam, floor))
-
-    def _guard(self, fn) -> None:
-        try:
-            fn()
-        except (ValueError, OSError) as exc:
-            show_error(self.win, "Export failed", str(exc))
-        else:
-            self.win.statusBar().showMessage("saved", 5000)
+            _, cam, floor = self._camera(source)
+            self.win.start_movie(path, source, cam, floor)
 
     def model_info(self) -> None:
         info = self.win.state.model_info

@@ -21,6 +21,7 @@ BODY_COLORS = np.array(
 )
 RECON_COLOR = np.array([1.0, 0.25, 0.25, 1.0], dtype=np.float32)  # reconstructed joints (overlay / highlight)
 GHOST_ALPHA = 0.18  # alpha of masked ("ghost") joints and bones
+GHOST_COLOR = np.array([0.85, 0.85, 0.85, 1.0], dtype=np.float32)  # the original behind a reconstruction
 SOURCES = ("original", "masked", "reconstruction", "overlay")  # what a view can show
 
 # A perceptual ramp (approximately viridis -> yellow), stops for error colour maps.

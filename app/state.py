@@ -16,6 +16,20 @@ MAX_UNDO = 100  # mask edits kept for undo
 
 
 @dataclass
+class _Kept:
+    """What a sequence had when another was shown: restored when it is shown again."""
+
+    shape: tuple[int, ...]
+    mask: np.ndarray
+    undo: list[np.ndarray]
+    redo: list[np.ndarray]
+    frame: int
+    in_out: tuple[int, int]
+    body_visible: np.ndarray
+    results: tuple | None  # (reconstruction, recon_mask, baseline, predictions, result_about) or None
+
+
+@dataclass
 class Sequence:
     """A loaded skeleton sequence, as numpy arrays (no core objects)."""
 
@@ -37,6 +51,11 @@ class Sequence:
             raise ValueError(f"present {self.present.shape} does not match data {self.data.shape[:2]}")
         if len(self.joint_names) != self.data.shape[2] or len(self.parents) != self.data.shape[2]:
             raise ValueError(f"{len(self.joint_names)} joint names for {self.data.shape[2]} joints")
+
+    @property
+    def key(self) -> tuple[str | None, str]:
+        """What identifies the sequence across openings: its file (or, for a dataset sample, None) and name."""
+        return (self.path, self.name)
 
     @property
     def num_frames(self) -> int:
@@ -71,30 +90,61 @@ class AppState(QObject):
         self.recon_mask: np.ndarray | None = None  # the mask the reconstruction was made for
         self.baseline: np.ndarray | None = None  # the same joints filled by linear interpolation, to compare
         self.predictions: dict[str, list[tuple[str, float]]] = {}  # "masked" / "reconstruction" -> top-5
+        self.result_about: dict = {}  # what made the result: {"method": ..., "checkpoint": ...}
         self.body_visible = np.ones(0, dtype=bool)
         self.error_colors = True  # colour reconstructed joints by their error
+        self.ghost_original = False  # draw the original, faded, behind the reconstruction
         self.selected: tuple[int, int] | None = None  # (person, joint)
         self.in_out: tuple[int, int] = (0, 0)  # loop / edit range [in, out) in frames
         self.model_info: dict | None = None
         self.version = 0  # bumped whenever the inference input (sequence or mask) changes
         self._undo: list[np.ndarray] = []
         self._redo: list[np.ndarray] = []
+        self._kept: dict[tuple, _Kept] = {}  # Sequence.key -> what it had, for the sequences not shown
 
     # sequence -------------------------------------------------------------------------------
     def set_sequence(self, seq: Sequence) -> None:
+        """Show `seq`. The sequence shown so far keeps its mask, undo history, results, frame and range, and a
+        sequence shown before (same key and shape) gets back what it had."""
+        if self.sequence is not None:
+            self._kept[self.sequence.key] = self._keep()
         self.sequence = seq
         m, t, v = seq.data.shape[:3]
-        self.mask = np.zeros((m, t, v), dtype=bool)
-        self.frame = 0
-        self.body_visible = seq.present.any(axis=1) | (np.arange(m) == 0)
+        kept = self._kept.pop(seq.key, None)
+        if kept is not None and kept.shape != seq.data.shape:
+            kept = None  # the file changed on disk since
         self.selected = None
-        self.in_out = (0, t)
-        self._undo.clear()
-        self._redo.clear()
+        if kept is None:
+            self.mask = np.zeros((m, t, v), dtype=bool)
+            self.frame = 0
+            self.body_visible = seq.present.any(axis=1) | (np.arange(m) == 0)
+            self.in_out = (0, t)
+            self._undo, self._redo = [], []
+        else:
+            self.mask, self.frame, self.in_out = kept.mask, kept.frame, kept.in_out
+            self.body_visible, self._undo, self._redo = kept.body_visible, kept.undo, kept.redo
         self._invalidate()
+        if kept is not None and kept.results is not None:
+            self.reconstruction, self.recon_mask, self.baseline, self.predictions, self.result_about = kept.results
         self.sequence_changed.emit()
         self.mask_changed.emit()
-        self.frame_changed.emit(0)
+        self.reconstruction_changed.emit()
+        self.predictions_changed.emit()
+        self.frame_changed.emit(self.frame)
+
+    def _keep(self) -> _Kept:
+        results = None
+        if self.reconstruction is not None or self.predictions:
+            results = (self.reconstruction, self.recon_mask, self.baseline, dict(self.predictions),
+                       dict(self.result_about))
+        return _Kept(self.sequence.data.shape, self.mask, self._undo, self._redo, self.frame, self.in_out,
+                     self.body_visible.copy(), results)
+
+    def clear_results(self) -> None:
+        """Forget every result, of the shown sequence and of those kept (a new model made none of them)."""
+        for kept in self._kept.values():
+            kept.results = None
+        self._invalidate()
 
     def _invalidate(self) -> None:
         self.version += 1
@@ -102,6 +152,7 @@ class AppState(QObject):
         self.recon_mask = None
         self.baseline = None
         self.predictions = {}
+        self.result_about = {}
         self.reconstruction_changed.emit()
         self.predictions_changed.emit()
 
@@ -124,8 +175,9 @@ class AppState(QObject):
         self.display_changed.emit()
 
     # mask ---------------------------------------------------------------------------------------
-    def set_mask(self, mask: np.ndarray) -> None:
-        """Replace the mask (restricted to present entries); the old one goes on the undo stack."""
+    def set_mask(self, mask: np.ndarray, undoable: bool = True) -> None:
+        """Replace the mask (restricted to present entries); the old one goes on the undo stack, unless not
+        `undoable` (a live frame: no edit of the user's)."""
         if self.sequence is None:
             raise ValueError("no sequence is open")
         mask = np.asarray(mask, dtype=bool)
@@ -134,9 +186,10 @@ class AppState(QObject):
         mask = mask & self.sequence.present[:, :, None]
         if np.array_equal(mask, self.mask):
             return
-        self._undo.append(self.mask)
-        del self._undo[:-MAX_UNDO]
-        self._redo.clear()
+        if undoable:
+            self._undo.append(self.mask)
+            del self._undo[:-MAX_UNDO]
+            self._redo.clear()
         self._apply_mask(mask)
 
     def _apply_mask(self, mask: np.ndarray) -> None:
@@ -170,9 +223,10 @@ class AppState(QObject):
 
     # results --------------------------------------------------------------------------------------
     def set_result(self, version: int, reconstruction: np.ndarray | None,
-                   predictions: dict[str, list[tuple[str, float]]], baseline: np.ndarray | None = None) -> bool:
-        """Store an inference result (and the interpolation `baseline` of the same joints, if given); False
-        (and nothing changes) if the input changed since."""
+                   predictions: dict[str, list[tuple[str, float]]], baseline: np.ndarray | None = None,
+                   about: dict | None = None) -> bool:
+        """Store an inference result (and the interpolation `baseline` of the same joints, if given; `about`
+        says what made it: method, checkpoint); False (and nothing changes) if the input changed since."""
         if version != self.version or self.sequence is None:
             return False
         if reconstruction is not None:
@@ -184,6 +238,7 @@ class AppState(QObject):
             self.recon_mask = self.mask.copy()
             self.reconstruction_changed.emit()
         self.predictions = dict(predictions)
+        self.result_about = dict(about or {})
         self.predictions_changed.emit()
         return True
 
@@ -200,7 +255,14 @@ class AppState(QObject):
         self.error_colors = bool(on)
         self.display_changed.emit()
 
+    def set_ghost_original(self, on: bool) -> None:
+        self.ghost_original = bool(on)
+        self.display_changed.emit()
+
     def set_model_info(self, info: dict | None) -> None:
+        """A model was loaded: results made by the one before are dropped (of every open sequence)."""
+        if self.model_info is not None and info is not self.model_info:
+            self.clear_results()
         self.model_info = info
         self.model_changed.emit()
 

@@ -58,7 +58,10 @@ def frame_layers(state: AppState, source: str, frame: int | None = None) -> list
         second = geo(seq.data[:, t], empty)
     elif source == "reconstruction":
         first = geo(recon[:, t], present, joint_colors=_recon_colors(state, t))
-        second = geo(recon[:, t], empty)
+        # the original, faded grey, to see where the fill departs from it (View → Ghost of the original)
+        grey = np.ascontiguousarray(np.broadcast_to(render.GHOST_COLOR, (seq.num_persons, 4)))
+        second = geo(seq.data[:, t], present if state.ghost_original else empty, ghost=np.ones_like(mask),
+                     base_colors=grey)
     elif source == "overlay":
         first = geo(seq.data[:, t], present)
         red = np.broadcast_to(render.RECON_COLOR, (seq.num_persons, 4))

@@ -11,7 +11,6 @@ SHORTCUTS = (
     ("Ctrl+B", "Browse a folder or prepared dataset (filter by setup, camera, performer, replication, action)"),
     ("Ctrl+Shift+O", "Open a checkpoint"),
     ("Ctrl+E", "Export the reconstruction (.skeleton / .npy)"),
-    ("Ctrl+P", "Save a PNG of the view"),
     ("Ctrl+Q", "Quit"),
     ("Space", "Play / pause"),
     ("Left / Right", "Previous / next frame"),
@@ -27,6 +26,7 @@ SHORTCUTS = (
     ("1 / 2 / 3", "Front / side / top view"),
     ("C", "Cycle compare mode (side by side, overlay, single)"),
     ("L", "Link / unlink the two views' cameras"),
+    ("G", "Show / hide the original, faded, behind the reconstruction"),
     ("F1", "This keyboard reference"),
 )
 
@@ -66,7 +66,10 @@ def model_info_text(info: dict) -> str:
              f"reconstructs: {info.get('can_reconstruct')}, classifies: {info.get('can_classify')}",
              f"metrics: {json.dumps(info.get('metrics', {}))}", ""]
     names = info.get("class_names", [])
-    lines.append(f"{len(names)} classes:")
-    lines += [f"  {i + 1:3d}  {n}" for i, n in enumerate(names)]
+    if info.get("can_classify", True) and names:
+        lines.append(f"{len(names)} classes:")
+        lines += [f"  {i + 1:3d}  {n}" for i, n in enumerate(names)]
+    else:
+        lines.append("classes: none (a pretraining checkpoint: it reconstructs, it does not classify)")
     lines += ["", "config:", json.dumps(info.get("config", {}), indent=2)]
     return "\n".join(lines)

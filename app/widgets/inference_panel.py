@@ -107,8 +107,8 @@ class InferencePanel(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.run.setEnabled(not busy)
         self.cancel.setEnabled(busy)
-        if busy:
-            self.progress.setValue(0)
+        if busy or self.progress.value() < self.progress.maximum():
+            self.progress.setValue(0)  # a run that failed or was cancelled leaves no half-full bar
 
     def set_progress(self, fraction: float) -> None:
         self.progress.setValue(int(round(1000 * max(0.0, min(1.0, fraction)))))

@@ -9,11 +9,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.state import AppState, Sequence
+from app.widgets.elided import ElidedLabel
 from app.workers.live import DISPLAY_FRAMES, LiveSession, display_arrays, first_origin, list_streams
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,9 @@ class LivePanel(QWidget):
         form.addRow("Source", self.source)
         form.addRow("", src_row)
         form.addRow("Stride", self.stride)
+        self.loop = QCheckBox("loop a replayed file")
+        self.loop.setToolTip("A replay starts again from its first frame when it ends (a live stream has no end)")
+        form.addRow("", self.loop)
         col.addLayout(form)
         row = QHBoxLayout()
         self.start_btn, self.stop_btn = QPushButton("Start live"), QPushButton("Stop")
@@ -85,10 +91,21 @@ class LivePanel(QWidget):
         self.status.setWordWrap(True)
         self.rate = QLabel("")
         self.rate.setWordWrap(True)  # a long source name wraps instead of widening the window
-        self.top = QLabel("")
-        self.top.setWordWrap(True)
-        for w in (self.status, self.rate, self.top):
+        for w in (self.status, self.rate):
             col.addWidget(w)
+        # the top 5 as a grid (name | share): one row each, names elided, so rows never run into each other
+        grid = QGridLayout()
+        grid.setColumnStretch(0, 1)
+        self.top_names = [ElidedLabel("", min_chars=10) for _ in range(5)]
+        self.top_probs = [QLabel("") for _ in range(5)]
+        for i, (name, prob) in enumerate(zip(self.top_names, self.top_probs, strict=True)):
+            prob.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(name, i, 0)
+            grid.addWidget(prob, i, 1)
+        col.addLayout(grid)
+        self.filled_note = QLabel("")
+        self.filled_note.setWordWrap(True)
+        col.addWidget(self.filled_note)
         col.addStretch(1)
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / DISPLAY_HZ))
@@ -123,7 +140,8 @@ class LivePanel(QWidget):
             self.source.setCurrentText(spec)
         predictor = self._predictor()
         try:
-            self.session.start(spec, predictor, stride=self.stride.value(), replay_fps=replay_fps)
+            self.session.start(spec, predictor, stride=self.stride.value(), replay_fps=replay_fps,
+                               loop=self.loop.isChecked())
         except (RuntimeError, ValueError, OSError) as exc:  # LiveSourceError is a RuntimeError
             self.status.setText(f"cannot start: {exc}")
             self.status_message.emit(f"live: {exc}")
@@ -183,9 +201,7 @@ class LivePanel(QWidget):
                           f"{1000 * snap.latency:.0f} ms (recognition +{1000 * snap.window_latency:.0f} ms)"
                           f" · {snap.count} frames{rec}")
         if snap.top5:
-            self.last_top5 = snap.top5
-            self.top.setText("\n".join(f"{n:<32s} {100 * p:5.1f} %" for n, p in snap.top5) +
-                             f"\n{snap.filled_joints} joint positions reconstructed in the last window")
+            self.show_top5(snap.top5, snap.filled_joints)
         if self._origin is None:
             self._origin = first_origin(snap)
             if self._origin is None:
@@ -193,6 +209,15 @@ class LivePanel(QWidget):
         data, present, missing, recon = display_arrays(snap, self._origin)
         self._feed(data, present, missing, recon, snap.top5, snap.filled_joints)
         self.ticks += 1
+
+    def show_top5(self, top5: list[tuple[str, float]], filled_joints: int) -> None:
+        """The recognised actions of the last window, one grid row each, and how many joints were filled."""
+        self.last_top5 = list(top5)
+        for i, (name, prob) in enumerate(zip(self.top_names, self.top_probs, strict=True)):
+            n, p = top5[i] if i < len(top5) else ("", None)
+            name.setText(n)
+            prob.setText("" if p is None else f"{100 * p:5.1f} %")
+        self.filled_note.setText(f"{filled_joints} joint positions reconstructed in the last window")
 
     def _feed(self, data, present, missing, recon, top5, filled) -> None:
         st = self.state
@@ -216,7 +241,7 @@ class LivePanel(QWidget):
         seq.present[:, pad:] = present
         full_mask = np.zeros((m, DISPLAY_FRAMES, v), bool)
         full_mask[:, pad:] = missing
-        st.set_mask(full_mask)
+        st.set_mask(full_mask, undoable=False)  # a frame of the stream is no edit to undo
         if filled:
             full_recon = seq.data.copy()
             full_recon[:, pad:] = recon

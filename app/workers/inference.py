@@ -44,26 +44,50 @@ class InferenceResult:
 def model_info(predictor: object) -> dict:
     """Plain description of a loaded predictor for the UI."""
     info = dict(getattr(predictor, "info", {}) or {})
-    info["class_names"] = list(predictor.class_names)
+    can_classify = getattr(predictor, "classifier", True) is not None
+    # a pretraining checkpoint carries its data's class names but has no classifier: it knows no action
+    info["class_names"] = list(predictor.class_names) if can_classify else []
     info["device"] = str(predictor.device)
     info["layout"] = predictor.layout.name
     info["num_joints"] = predictor.layout.num_joints
     info["num_persons"] = int(predictor.num_persons)
     info["num_frames"] = int(predictor.num_frames)
     info["can_reconstruct"] = getattr(predictor, "dcmae", True) is not None
-    info["can_classify"] = getattr(predictor, "classifier", True) is not None
+    info["can_classify"] = can_classify
     config = getattr(predictor, "config", None)
     info["fill_prior"] = getattr(getattr(config, "model", None), "fill_prior", "none")
     return info
 
 
 def _load(path: str | None, device: str) -> object:
+    from dcmae_core.checkpoint import CheckpointError
     from dcmae_core.inference import Predictor
 
     if path is not None and not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such checkpoint file")
-    # on the CPU, leave one core to the GUI thread so the window stays fluid while the model computes
-    return Predictor.from_checkpoint(path, device=device, cpu_threads=max(1, (os.cpu_count() or 2) - 1))
+    try:
+        # on the CPU, leave one core to the GUI thread so the window stays fluid while the model computes
+        return Predictor.from_checkpoint(path, device=device, cpu_threads=max(1, (os.cpu_count() or 2) - 1))
+    except CheckpointError as exc:
+        raise CheckpointError(str(exc) if path is None else _unreadable(Path(path), exc)) from exc
+
+
+def _unreadable(path: Path, exc: Exception) -> str:
+    """A checkpoint the core could not use, in plain words: the file, what is wrong with it, what to do. The
+    core's own message where the file is a PyTorch file (it then names the missing or wrong part)."""
+    import zipfile
+
+    try:
+        head = path.read_bytes()[:4]
+    except OSError as exc:
+        return f"{path}: the file cannot be read ({exc.strerror or exc})"
+    if not head.startswith((b"PK\x03\x04", b"\x80")):  # neither a zip (torch.save) nor a pickle (old torch.save)
+        return (f"{path} is not a PyTorch checkpoint: it holds something else (text or another format), perhaps "
+                "another file renamed .pt. Choose a .pt file written by DCMAE training.")
+    if head.startswith(b"PK") and not zipfile.is_zipfile(path):
+        return (f"{path} is cut off or damaged: the end of the file is missing, as after an interrupted download "
+                "or copy. Copy or download it again.")
+    return str(exc)
 
 
 def default_checkpoint_path() -> Path | None:
@@ -109,9 +133,14 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
     if not progress(share):
         raise JobCancelled("cancelled")
     preds: dict[str, list[tuple[str, float]]] = {}
+    visible = (~req.removed & (np.abs(req.data).sum(axis=-1) > 0)).any()  # some joint of some person is seen
+    if has_clf and not visible:
+        notes.append("every joint is hidden, so the masked input shows no person to classify"
+                     + ("; the reconstruction is classified" if recon is not None else ""))
     if has_clf:
         names = list(predictor.class_names)
-        preds["masked"] = top_k(predictor.classify(req.data, req.removed, layout=layout), names)
+        if visible:
+            preds["masked"] = top_k(predictor.classify(req.data, req.removed, layout=layout), names)
         if not progress(share + (1 - share) / 2):
             raise JobCancelled("cancelled")
         if recon is not None:

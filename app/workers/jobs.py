@@ -22,6 +22,16 @@ class JobFailed(Exception):
     """The job raised; the message is the error's text (the traceback goes to the log)."""
 
 
+def plain_message(exc: BaseException) -> str:
+    """What a failed job tells the user. The project raises ValueError / OSError / RuntimeError with a message that
+    names the problem; anything else is a defect, said so in words, never a bare exception name."""
+    text = str(exc).strip()
+    if isinstance(exc, ValueError | OSError | RuntimeError) and text:
+        return text
+    detail = f" ({type(exc).__name__}: {text})" if text else f" ({type(exc).__name__})"
+    return f"an unexpected error stopped the work{detail}. The log has the details; please report it."
+
+
 class Job(QThread):
     """Runs `fn(progress)` in its own thread. Signals arrive in the thread that owns the receiver."""
 
@@ -55,7 +65,7 @@ class Job(QThread):
                 self.cancelled.emit()
             else:
                 log.error("job failed:\n%s", traceback.format_exc())
-                self.failed.emit(str(exc) or type(exc).__name__)
+                self.failed.emit(plain_message(exc))
             return
         if self._cancel:
             self.cancelled.emit()

@@ -100,12 +100,13 @@ class LiveSession(QObject):
         self.status = text
 
     def start(self, spec: str, predictor: object | None = None, stride: int = 15, window: int | None = None,
-              replay_fps: float = 30.0) -> None:
-        """Open `spec` (lsl:NAME, replay:FILE, webcam:N) now; raises LiveSourceError / ValueError if it cannot."""
+              replay_fps: float = 30.0, loop: bool = False) -> None:
+        """Open `spec` (lsl:NAME, replay:FILE, webcam:N) now; raises LiveSourceError / ValueError if it cannot.
+        A replay plays at `replay_fps` and, with `loop`, starts again when it ends."""
         from dcmae_core.live import OnlineRecognizer, open_source
 
         self.stop()
-        kwargs = {"fps": replay_fps} if spec.startswith("replay:") else {}
+        kwargs = {"fps": replay_fps, "loop": loop} if spec.startswith("replay:") else {}
         source = open_source(spec, **kwargs)
         recognizer = (OnlineRecognizer(predictor, window=window, stride=stride, layout=source.layout)
                       if predictor is not None else None)

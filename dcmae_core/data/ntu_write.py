@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -69,8 +71,15 @@ def _check_skeleton(skel: Skeleton) -> None:
         raise ValueError(f"a frame holds more than {MAX_BODIES} bodies")
 
 
-def _body_lines(b: Body) -> list[str]:
+def _formatter(digits: int | None):
+    """float -> text: repr (the shortest text that reads back to the same float64, an exact round trip) or, with
+    `digits`, %.{digits}G, how the official release wrote its numbers (7 digits: "0.7201789", "0", "-4.63308E-05")."""
+    return repr if digits is None else (lambda x: f"{x:.{digits}G}")
+
+
+def _body_lines(b: Body, digits: int | None = None) -> list[str]:
     """The text block (info line, joint count, V joint lines) of each of the body's n frames."""
+    num = _formatter(digits)
     info = np.asarray(b.info, dtype=np.float64)  # (n, 9)
     joints = np.concatenate(
         [np.asarray(a, dtype=np.float64) for a in (b.xyz, b.depth_xy, b.color_xy, b.orientation)], axis=-1
@@ -79,20 +88,25 @@ def _body_lines(b: Body) -> list[str]:
     v = len(tracking[0])
     blocks = []
     for row, jrows, trows in zip(info.tolist(), joints, tracking, strict=True):
-        fields = [str(int(row[c])) if c in INFO_INT_COLS else repr(row[c]) for c in range(len(row))]
+        fields = [str(int(row[c])) if c in INFO_INT_COLS else num(row[c]) for c in range(len(row))]
         lines = [f"{int(b.body_id)} {' '.join(fields)}", str(v)]
-        # repr is the shortest text that reads back to the same float64: the round trip is exact.
-        lines += [f"{' '.join(map(repr, j))} {t}" for j, t in zip(jrows, trows, strict=True)]
+        lines += [f"{' '.join(map(num, j))} {t}" for j, t in zip(jrows, trows, strict=True)]
         blocks.append(_EOL.join(lines))
     return blocks
 
 
-def write_skeleton(path: str | os.PathLike[str], skeleton: Skeleton) -> None:
-    """Write `skeleton` as an official CRLF `.skeleton` file, atomically (temporary file + rename)."""
+def write_skeleton(path: str | os.PathLike[str], skeleton: Skeleton, digits: int | None = None) -> None:
+    """Write `skeleton` as an official CRLF `.skeleton` file, atomically (temporary file + rename).
+
+    Numbers are written exactly (repr), or with `digits` significant digits (%G) as the file they came from
+    was (significant_digits): a file read and written back with its own digits is the same bytes.
+    """
     _check_skeleton(skeleton)
+    if digits is not None and not 1 <= digits <= 17:
+        raise ValueError(f"digits must be in 1..17, got {digits}")
     per_frame: list[list[str]] = [[] for _ in range(skeleton.num_frames)]
     for b in skeleton.bodies:
-        for f, block in zip(np.asarray(b.frames).tolist(), _body_lines(b), strict=True):
+        for f, block in zip(np.asarray(b.frames).tolist(), _body_lines(b, digits), strict=True):
             per_frame[f].append(block)
     parts = [str(skeleton.num_frames)]
     for blocks in per_frame:
@@ -100,11 +114,15 @@ def write_skeleton(path: str | os.PathLike[str], skeleton: Skeleton) -> None:
         parts.extend(blocks)
     text = _EOL.join(parts) + _EOL
 
-    target = Path(os.fspath(path))
+    _write_atomic(Path(os.fspath(path)), text.encode("ascii"))
+
+
+def _write_atomic(target: Path, raw: bytes) -> None:
+    """Write raw bytes to target through a temporary file and a rename, with the mode open() would give."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("ascii"))
+            fh.write(raw)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode open() would
         os.replace(tmp, target)
     except BaseException:
@@ -188,3 +206,78 @@ def skeleton_from_arrays(
     if bodies and skel.bodies_per_frame.max() > MAX_BODIES:
         raise ValueError(f"more than {MAX_BODIES} persons in one frame")
     return skel
+
+
+# filled files ----------------------------------------------------------------------------------------------
+# A file whose hidden joints were filled in (by a model or interpolation) must say which joints were invented:
+# those joints are marked not tracked, and a JSON sidecar lists them with the method that filled them.
+
+
+def significant_digits(skel: Skeleton, most: int = 9) -> int | None:
+    """The fewest significant digits (%G) that give back every float of the file as read (7 for the official
+    release), or None when `most` digits are not enough (then write exactly, with repr)."""
+    values = [np.ravel(np.asarray(getattr(b, f), dtype=np.float64))
+              for b in skel.bodies for f in ("xyz", "depth_xy", "color_xy", "orientation")]
+    values += [np.ravel(np.asarray(b.info, dtype=np.float64)) for b in skel.bodies]
+    flat = np.concatenate(values).tolist() if values else []
+    for d in range(1, most + 1):
+        if all(float(f"{x:.{d}g}") == x for x in flat):  # stops at the first value that does not fit
+            return d
+    return None
+
+
+def mark_filled(original: Skeleton, xyz: list[np.ndarray], filled: list[np.ndarray]) -> Skeleton:
+    """A copy of `original` in which, for each body k, the joints where filled[k] (n_k, V) bool is True take
+    xyz[k] (n_k, V, 3) camera-space metres, tracking state 0 (not tracked), depth and colour pixels projected
+    from that position with the fitted Kinect cameras (DEPTH_CAMERA, COLOR_CAMERA; a few pixels off, never the
+    hidden joint's recorded pixels) and a zero orientation. Every other number stays as read."""
+    if len(xyz) != len(original.bodies) or len(filled) != len(original.bodies):
+        raise ValueError(f"need one xyz and one filled array per body ({len(original.bodies)}), "
+                         f"got {len(xyz)} and {len(filled)}")
+    out = copy.deepcopy(original)
+    for k, (b, pts, hit) in enumerate(zip(out.bodies, xyz, filled, strict=True)):
+        pts, hit = np.asarray(pts, dtype=np.float64), np.asarray(hit, dtype=bool)
+        if pts.shape != b.xyz.shape or hit.shape != b.tracking.shape:
+            raise ValueError(f"body {k}: xyz {pts.shape} / filled {hit.shape} do not match the file's "
+                             f"{b.xyz.shape} / {b.tracking.shape}")
+        if not np.isfinite(pts[hit]).all():
+            raise ValueError(f"body {k}: a filled joint is NaN or Inf")
+        b.xyz[hit] = pts[hit]
+        b.depth_xy[hit] = _project(pts[hit], DEPTH_CAMERA)
+        b.color_xy[hit] = _project(pts[hit], COLOR_CAMERA)
+        b.orientation[hit] = 0.0
+        b.tracking[hit] = 0
+    return out
+
+
+def fill_record(skel: Skeleton, filled: list[np.ndarray], about: dict, joint_names: list[str] | None = None) -> dict:
+    """The sidecar of a filled file: `about` (method, checkpoint, ...) and the filled [frame, body, joint]
+    entries (0-based file frame, body in the file's order, joint), sorted by frame."""
+    entries = sorted([int(f), k, int(j)]
+                     for k, (b, hit) in enumerate(zip(skel.bodies, filled, strict=True))
+                     for f, j in zip(np.asarray(b.frames)[np.nonzero(hit)[0]], np.nonzero(hit)[1], strict=True))
+    return {"format": "dcmae-filled/1", **about,
+            "convention": "entries are [frame, body, joint], 0-based: the file's frame, the body in the order "
+                          "of first appearance, the joint; these joints were filled in, not recorded, and "
+                          "are marked not tracked (state 0) in the file",
+            "body_ids": [str(b.body_id) for b in skel.bodies],  # text: 64-bit ids do not fit a JSON double
+            "joint_names": list(joint_names or []),
+            "num_filled": len(entries), "entries": entries}
+
+
+def sidecar_path(path: str | os.PathLike[str]) -> Path:
+    """Where the sidecar of a filled file goes: the same name + .json ("x.skeleton" -> "x.skeleton.json")."""
+    path = Path(os.fspath(path))
+    return path.with_name(path.name + ".json")
+
+
+def write_filled_skeleton(path: str | os.PathLike[str], original: Skeleton, xyz: list[np.ndarray],
+                          filled: list[np.ndarray], about: dict, joint_names: list[str] | None = None) -> Path:
+    """Write `original` with its filled joints (mark_filled) as a CRLF .skeleton with the original's number
+    format (significant_digits), and the JSON sidecar beside it (fill_record); returns the sidecar's path."""
+    out = mark_filled(original, xyz, filled)
+    write_skeleton(path, out, digits=significant_digits(original))
+    side = sidecar_path(path)
+    doc = fill_record(original, filled, about, joint_names)
+    _write_atomic(side, (json.dumps(doc) + "\n").encode("utf-8"))  # one line: thousands of entries
+    return side

@@ -143,6 +143,25 @@ def preprocess_skeleton(
     )
 
 
+def body_rows(skel: Skeleton, pre: Preprocessed) -> list[tuple[int, int, int, int]]:
+    """(slot s, kept frame f, body index in skel.bodies, row in that body's frames) for every actor slot and
+    frame that came from a body of the file. Raises ValueError when skel and pre do not belong together."""
+    m, t = pre.present.shape
+    if pre.source.shape != (m, t):
+        raise ValueError("this Preprocessed has no source map; make it with preprocess_skeleton")
+    out = []
+    for s, f in zip(*np.nonzero(pre.source >= 0), strict=True):
+        k = int(pre.source[s, f])
+        b = skel.bodies[k]
+        row = int(np.searchsorted(b.frames, pre.frame_index[f]))
+        if row >= len(b.frames) or b.frames[row] != pre.frame_index[f]:
+            raise ValueError(
+                f"body {b.body_id} has no frame {pre.frame_index[f]}: skeleton and Preprocessed differ"
+            )
+        out.append((int(s), int(f), k, row))
+    return out
+
+
 def restore_skeleton(skel: Skeleton, pre: Preprocessed, data: np.ndarray) -> Skeleton:
     """A copy of skel with each kept actor's xyz replaced by data (M, T, V, >=3) + origin in the kept frames.
 
@@ -155,15 +174,7 @@ def restore_skeleton(skel: Skeleton, pre: Preprocessed, data: np.ndarray) -> Ske
         raise ValueError(
             f"data of shape {data.shape} does not match the preprocessed (M, T, V, 3) = {(m, t, v, 3)}"
         )
-    if pre.source.shape != (m, t):
-        raise ValueError("this Preprocessed has no source map; make it with preprocess_skeleton")
     out = copy.deepcopy(skel)
-    for s, f in zip(*np.nonzero(pre.source >= 0), strict=True):
-        b = out.bodies[pre.source[s, f]]
-        row = int(np.searchsorted(b.frames, pre.frame_index[f]))
-        if row >= len(b.frames) or b.frames[row] != pre.frame_index[f]:
-            raise ValueError(
-                f"body {b.body_id} has no frame {pre.frame_index[f]}: skeleton and Preprocessed differ"
-            )
-        b.xyz[row] = data[s, f, :, :3].astype(np.float64) + pre.origin
+    for s, f, k, row in body_rows(skel, pre):
+        out.bodies[k].xyz[row] = data[s, f, :, :3].astype(np.float64) + pre.origin
     return out
