@@ -138,6 +138,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     if ntu is None and out.suffix != ".npy":
         raise ValueError(f"{args.file} is a Kinect-v1 file: write the result as .npy (M, T, V, C), not {out.name}")
     removed = parse_mask_spec(args.mask, present, layout, seed=args.seed, x=data[..., :3])
+    if not removed.any():
+        raise ValueError(f"the mask {args.mask!r} removes no joint of {args.file} (no person present where it "
+                         f"applies); nothing to reconstruct")
     filled = pred.reconstruct(data, removed, method=args.method, num_steps=args.steps, seed=args.seed,
                               layout=layout)
     if out.suffix == ".npy":
