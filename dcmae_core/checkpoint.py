@@ -45,7 +45,7 @@ def _to_plain(obj: Any) -> Any:
     raise TypeError(f"checkpoint field of type {type(obj).__name__} is not plain data")
 
 
-def _feed(h: "hashlib._Hash", obj: Any) -> None:
+def _feed(h: hashlib._Hash, obj: Any) -> None:
     """Hash `obj` canonically: dicts by sorted key, tensors by dtype, shape and raw bytes, the rest by repr."""
     if isinstance(obj, dict):
         h.update(b"{")

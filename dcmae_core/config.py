@@ -314,8 +314,9 @@ def _problems(cfg: Config) -> list[str]:
 
     need(f.num_steps >= 1, "diffusion.num_steps must be at least 1")
     if f.schedule == "linear":  # given for T = 1000; scaled by 1000 / T and capped at 0.999 (model/diffusion.py)
-        need(0.0 < f.beta_start <= f.beta_end < 1.0, f"diffusion.beta_start and beta_end must satisfy "
-                                                     f"0 < beta_start <= beta_end < 1, got {f.beta_start}, {f.beta_end}")
+        need(0.0 < f.beta_start <= f.beta_end < 1.0,
+             f"diffusion.beta_start and beta_end must satisfy 0 < beta_start <= beta_end < 1, got {f.beta_start}, "
+             f"{f.beta_end}")
 
     for name in ("pretrain_lr", "finetune_lr", "pretrain_weight_decay", "finetune_weight_decay", "warmup_epochs",
                  "min_lr", "grad_clip"):

@@ -66,8 +66,9 @@ def test_a_second_run_on_a_busy_folder_stops_naming_the_holder_and_sigterm_exits
 def test_a_lock_left_by_a_killed_process_is_taken_over(tiny_cache, tmp_path):
     out = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom dcmae_core.run_folder import claim_run_dir\n"
-                               f"with claim_run_dir({str(out)!r}):\n    print('held', flush=True)\n    time.sleep(600)"],
+        [sys.executable, "-c", "import time\nfrom dcmae_core.run_folder import claim_run_dir\n"
+                               f"with claim_run_dir({str(out)!r}):\n    print('held', flush=True)\n"
+                               "    time.sleep(600)"],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -139,9 +139,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from dcmae_core.data.ntu import read_skeleton
-    from dcmae_core.data.preprocess import preprocess_skeleton
-
     from dcmae_core.data.prepare import nonfinite_reason
+    from dcmae_core.data.preprocess import preprocess_skeleton
 
     out = output_file(args.out, (".npy",))
     pre = preprocess_skeleton(read_skeleton(args.file), copy_single_actor=args.copy_single_actor)
