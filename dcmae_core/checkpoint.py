@@ -2,10 +2,15 @@
 
 Saved atomically (temporary file, fsync, rename). Loaded with `torch.load(weights_only=True)`, so a checkpoint
 can never run code: a corrupt, truncated, foreign or malicious file gives a `CheckpointError` naming the problem.
+Saved with a SHA-256 checksum of its contents (every tensor's bytes and every other value), checked on load,
+so a flipped bit is an error instead of changed weights; checkpoints written before the checksum still load.
+Weights or statistics that are NaN or infinite are refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 import pickle
 import zipfile
@@ -16,7 +21,9 @@ import torch
 
 FORMAT = "dcmae-checkpoint"
 VERSION = 1
-REQUIRED_KEYS = ("format", "version", "config", "layout", "class_names", "stats")
+REQUIRED_KEYS = ("format", "version", "config", "layout", "class_names", "stats", "num_persons", "in_channels",
+                 "num_frames")
+CHECKSUM_KEY = "checksum"  # sha256 hex digest of everything else (see `content_checksum`)
 
 
 class CheckpointError(ValueError):
@@ -38,18 +45,69 @@ def _to_plain(obj: Any) -> Any:
     raise TypeError(f"checkpoint field of type {type(obj).__name__} is not plain data")
 
 
+def _feed(h: hashlib._Hash, obj: Any) -> None:
+    """Hash `obj` canonically: dicts by sorted key, tensors by dtype, shape and raw bytes, the rest by repr."""
+    if isinstance(obj, dict):
+        h.update(b"{")
+        for key in sorted(obj, key=str):
+            h.update(repr(key).encode() + b":")
+            _feed(h, obj[key])
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"[")
+        for v in obj:
+            _feed(h, v)
+        h.update(b"]")
+    elif isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    else:
+        h.update(repr(obj).encode())
+
+
+def content_checksum(data: dict[str, Any]) -> str:
+    """SHA-256 of a checkpoint's contents, its own checksum and load-time fields left out."""
+    h = hashlib.sha256()
+    _feed(h, {k: v for k, v in data.items() if k not in (CHECKSUM_KEY, "path")})
+    return h.hexdigest()
+
+
+def _check_finite(path: Path, data: dict[str, Any]) -> None:
+    """Refuse NaN/Inf model weights or normalisation statistics (they give NaN predictions, not an error)."""
+    for part in ("dcmae", "classifier"):
+        for name, t in (data.get(part) or {}).items():
+            if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise CheckpointError(f"checkpoint {path}: weight {part}.{name} holds NaN or infinite values "
+                                      f"(a diverged or damaged run); use an earlier checkpoint")
+    stats = data["stats"]
+    try:
+        mean, std = [float(v) for v in stats["mean"]], [float(v) for v in stats["std"]]
+    except (TypeError, KeyError, ValueError):
+        raise CheckpointError(f"checkpoint {path}: stats must hold lists 'mean' and 'std'") from None
+    if len(mean) != len(std) or not all(math.isfinite(v) for v in mean + std) or min(std, default=1) <= 0:
+        raise CheckpointError(f"checkpoint {path}: its normalisation statistics are unusable (NaN, infinite, "
+                              f"a std <= 0 or lengths that differ): mean {mean}, std {std}")
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write `payload` (plus format/version) atomically to `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT, "version": VERSION}
-    data.update({k: (v if k in ("optimizer",) else _to_plain(v)) for k, v in payload.items()})
+    data.update({k: (v if k in ("optimizer",) else _to_plain(v)) for k, v in payload.items()
+                 if k not in (CHECKSUM_KEY, "path")})
+    data[CHECKSUM_KEY] = content_checksum(data)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        torch.save(data, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or an interrupt: no half-written temp file left, `path` untouched
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -81,11 +139,15 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         )
     if int(data.get("version", 0)) > VERSION:
         raise CheckpointError(f"checkpoint {path} has format version {data['version']}; this build reads {VERSION}")
+    if CHECKSUM_KEY in data and content_checksum(data) != data[CHECKSUM_KEY]:
+        raise CheckpointError(f"checkpoint {path} is corrupt: its contents do not match the checksum saved with "
+                              f"it (a damaged copy or disk); use another copy or an earlier checkpoint")
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}")
     if data.get("dcmae") is None and data.get("classifier") is None:
         raise CheckpointError(f"checkpoint {path} holds no model weights")
+    _check_finite(path, data)
     data["path"] = str(path)
     return data
 

@@ -236,6 +236,7 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
         name, value = item.split("=", 1)
         section, key = name.strip().split(".", 1)
         apply_dict(cfg, {section: {key: value}}, source="override")
+    validate(cfg)
     return cfg
 
 
@@ -273,26 +274,64 @@ def config_from_dict(values: dict[str, Any]) -> Config:
     return cfg
 
 
+def _problems(cfg: Config) -> list[str]:
+    """Every value that no run can use, as plain phrases (checked in an order that never divides by zero)."""
+    d, m, k, f, o, t = cfg.data, cfg.model, cfg.mask, cfg.diffusion, cfg.optim, cfg.train
+    out: list[str] = []
+
+    def need(ok: bool, text: str) -> None:
+        if not ok:
+            out.append(text)
+
+    for name in ("tuple_len", "stem_dim", "encoder_heads", "decoder_depth", "decoder_dim", "decoder_heads",
+                 "decoder_qk_dim", "decoder_stta_heads", "decoder_token_kernel"):
+        need(getattr(m, name) >= 1, f"model.{name} must be at least 1, got {getattr(m, name)}")
+    need(bool(m.encoder_dims), "model.encoder_dims must name at least one block")
+    need(len(m.encoder_dims) == len(m.encoder_qk_dims),
+         "model.encoder_dims and model.encoder_qk_dims must have the same length")
+    need(all(v >= 1 for v in [*m.encoder_dims, *m.encoder_qk_dims]),
+         "model.encoder_dims and model.encoder_qk_dims must all be at least 1")
+    if m.decoder_dim >= 1 and m.decoder_heads >= 1:
+        need(m.decoder_dim % m.decoder_heads == 0, "model.decoder_dim must be divisible by model.decoder_heads")
+    need(m.relative_loss_floor >= 0, "model.relative_loss_floor must be 0 (off) or positive")
+    need(0.0 <= m.head_dropout < 1.0, f"model.head_dropout must lie in [0, 1), got {m.head_dropout}")
+
+    need(d.num_frames >= 1, f"data.num_frames must be at least 1, got {d.num_frames}")
+    if m.tuple_len >= 1 and d.num_frames >= 1:
+        need(d.num_frames % m.tuple_len == 0, "data.num_frames must be a multiple of model.tuple_len")
+    need(0.0 < d.crop_min <= d.crop_max <= 1.0,
+         f"data.crop_min and data.crop_max must satisfy 0 < crop_min <= crop_max <= 1, got {d.crop_min}, {d.crop_max}")
+    need(d.crop_min_frames >= 1, f"data.crop_min_frames must be at least 1, got {d.crop_min_frames}")
+    need(0.0 < d.test_crop <= 1.0, f"data.test_crop must lie in (0, 1], got {d.test_crop}")
+    need(d.rotate >= 0, f"data.rotate must be 0 (off) or positive, got {d.rotate}")
+    need(0.0 < d.label_ratio <= 1.0, "data.label_ratio must lie in (0, 1]")
+    need(0.0 <= d.val_ratio < 1.0, f"data.val_ratio must lie in [0, 1), got {d.val_ratio}")
+    need(d.num_workers >= 0, f"data.num_workers must be 0 or more, got {d.num_workers}")
+
+    need(0.0 <= k.frame_ratio < 1.0 and 0.0 <= k.joint_ratio < 1.0, "mask ratios must lie in [0, 1)")
+    need(0.0 <= k.occlusion <= 1.0, f"mask.occlusion must lie in [0, 1], got {k.occlusion}")
+    need(0.0 <= k.pattern_prob <= 1.0, "mask.pattern_prob must lie in [0, 1]")
+
+    need(f.num_steps >= 1, "diffusion.num_steps must be at least 1")
+    if f.schedule == "linear":  # given for T = 1000; scaled by 1000 / T and capped at 0.999 (model/diffusion.py)
+        need(0.0 < f.beta_start <= f.beta_end < 1.0,
+             f"diffusion.beta_start and beta_end must satisfy 0 < beta_start <= beta_end < 1, got {f.beta_start}, "
+             f"{f.beta_end}")
+
+    for name in ("pretrain_lr", "finetune_lr", "pretrain_weight_decay", "finetune_weight_decay", "warmup_epochs",
+                 "min_lr", "grad_clip"):
+        need(getattr(o, name) >= 0, f"optim.{name} must be 0 or positive, got {getattr(o, name)}")
+    need(0.0 <= o.momentum < 1.0, f"optim.momentum must lie in [0, 1), got {o.momentum}")
+
+    for name in ("pretrain_epochs", "finetune_epochs", "batch_size", "eval_batch_size", "log_every", "eval_every"):
+        need(getattr(t, name) >= 1, f"train.{name} must be at least 1, got {getattr(t, name)}")
+    need(t.checkpoint_every >= 0, f"train.checkpoint_every must be 0 (each epoch only) or more, got "
+                                  f"{t.checkpoint_every}")
+    return out
+
+
 def validate(cfg: Config) -> None:
-    """Cross-field checks that types alone cannot express."""
-    m = cfg.model
-    if len(m.encoder_dims) != len(m.encoder_qk_dims):
-        raise ConfigError("model.encoder_dims and model.encoder_qk_dims must have the same length")
-    if not m.encoder_dims:
-        raise ConfigError("model.encoder_dims must name at least one block")
-    if m.decoder_dim % m.decoder_heads:
-        raise ConfigError("model.decoder_dim must be divisible by model.decoder_heads")
-    if not 0.0 <= cfg.mask.frame_ratio < 1.0 or not 0.0 <= cfg.mask.joint_ratio < 1.0:
-        raise ConfigError("mask ratios must lie in [0, 1)")
-    if m.relative_loss_floor < 0:
-        raise ConfigError("model.relative_loss_floor must be 0 (off) or positive")
-    if not 0.0 <= cfg.mask.pattern_prob <= 1.0:
-        raise ConfigError("mask.pattern_prob must lie in [0, 1]")
-    if not 0.0 < cfg.data.label_ratio <= 1.0:
-        raise ConfigError("data.label_ratio must lie in (0, 1]")
-    if cfg.data.num_frames % m.tuple_len:
-        raise ConfigError("data.num_frames must be a multiple of model.tuple_len")
-    if cfg.diffusion.num_steps < 1:
-        raise ConfigError("diffusion.num_steps must be at least 1")
-    if cfg.train.batch_size < 1:
-        raise ConfigError("train.batch_size must be at least 1")
+    """One pass over the whole config before any work: every problem found, in one line."""
+    problems = _problems(cfg)
+    if problems:
+        raise ConfigError("; ".join(problems))

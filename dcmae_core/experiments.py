@@ -99,13 +99,15 @@ def run_cell(cell: Cell, base: Config, out_dir: Path, jsonl: bool = False) -> di
     cfg = apply_overrides(config_from_dict(base.to_dict()), cell.pretrain)
     pre_dir = out_dir / "pretrain" / _key(cell.pretrain)
     if not _finished(pre_dir):
-        _check_done(run_pretrain(cfg, pre_dir, resume=(pre_dir / "last.pt").exists(), jsonl=jsonl), pre_dir)
+        resume = (pre_dir / "last.pt").exists()  # else nothing to keep: start it afresh
+        _check_done(run_pretrain(cfg, pre_dir, resume=resume, jsonl=jsonl, overwrite=not resume), pre_dir)
     fin_cfg = apply_overrides(config_from_dict(cfg.to_dict()), [f"data.label_ratio={cell.label_ratio}",
                                                                    *cell.finetune])
     fin_dir = result_file.parent / "finetune"
     if not _finished(fin_dir):
-        _check_done(run_finetune(fin_cfg, fin_dir, pretrained=str(pre_dir / "last.pt"),
-                                 resume=(fin_dir / "last.pt").exists(), jsonl=jsonl), fin_dir)
+        resume = (fin_dir / "last.pt").exists()
+        _check_done(run_finetune(fin_cfg, fin_dir, pretrained=str(pre_dir / "last.pt"), resume=resume,
+                                 jsonl=jsonl, overwrite=not resume), fin_dir)
     ev = evaluate_checkpoint(fin_dir / "best.pt", occlusion=cell.occlusion)
     res = {"cell": cell.name, "overrides": cell.pretrain, "label_ratio": cell.label_ratio,
            "best_top1": ev["full"]["top1"], "last_top1": _last_top1(fin_dir),

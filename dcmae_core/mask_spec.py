@@ -42,7 +42,10 @@ def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 
     random_part = np.zeros((m, t, v), dtype=bool)
     has_joints = has_random = has_frames = False
     g = torch.Generator().manual_seed(int(seed))
-    for item in [s.strip() for s in spec.split(";") if s.strip()]:
+    items = [s.strip() for s in spec.split(";") if s.strip()]
+    if not items:
+        raise MaskSpecError("the mask spec is empty: give at least one item, e.g. occlusion:0.1 or part:left arm")
+    for item in items:
         kind, _, arg = item.partition(":")
         kind = kind.strip().lower()
         try:
@@ -72,6 +75,9 @@ def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 
             elif kind == "frames":
                 a, _, b = arg.partition("-")
                 lo, hi = int(a), int(b or a)
+                if not 0 <= lo <= hi or lo >= t:
+                    raise MaskSpecError(f"frames {arg!r} must be A-B with 0 <= A <= B and A below the clip's {t} "
+                                        f"frames (0-based, inclusive)")
                 frames = np.zeros(t, dtype=bool)
                 frames[max(lo, 0) : min(hi, t - 1) + 1] = True
                 has_frames = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from dcmae_core.engine import EpochSampler, TrainState, classification_loss, eva
 from dcmae_core.layout import Layout
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.occlusion import occlusion_mask, parse_patterns
+from dcmae_core.run_folder import claim_run_dir, truncate_metrics
 from dcmae_core.runs import (
     DistContext,
     RunLogger,
@@ -127,12 +129,13 @@ class StopFlag:
 
 
 def _resume_payload(run_dir: Path, resume: bool) -> dict[str, Any] | None:
-    last = run_dir / "last.pt"
-    if not resume:
-        return None
-    if not last.exists():
-        raise ValueError(f"cannot resume: {last} does not exist")
-    return load_checkpoint(last)
+    """The run's last.pt when resuming (claim_run_dir has checked that it exists)."""
+    return load_checkpoint(run_dir / "last.pt") if resume else None
+
+
+def _is_main_rank() -> bool:
+    """Rank 0 (or no torchrun): the process that owns the run folder's lock."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _config_for_resume(cfg: Config, payload: dict[str, Any] | None) -> Config:
@@ -146,6 +149,8 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
     epochs = cfg.train.pretrain_epochs if stage == "pretrain" else cfg.train.finetune_epochs
     base_lr = cfg.optim.pretrain_lr if stage == "pretrain" else cfg.optim.finetune_lr
     wd = cfg.optim.pretrain_weight_decay if stage == "pretrain" else cfg.optim.finetune_weight_decay
+    if payload is not None and ctx.is_main:  # lines logged after that save are replayed: drop them
+        truncate_metrics(run_dir, payload.get("metrics_bytes"), int(payload["train_state"]["step"]))
     logger = RunLogger(run_dir, cfg, ctx, jsonl_stdout=jsonl, resume=payload is not None)
     net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
     optimizer = build_optimizer(model.parameters(), cfg.optim, base_lr, wd)
@@ -165,8 +170,10 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
         if not ctx.is_main:
             return
         weights = {"dcmae" if stage == "pretrain" else "classifier": model.state_dict()}
+        logged = run_dir / "metrics.jsonl"  # its length now: a resume from this save drops what follows
         save_checkpoint(run_dir / f"{name}.pt", {**base, **weights, "optimizer": optimizer.state_dict(),
-                                                 "train_state": state.to_dict(), "metrics": metrics or {}})
+                                                 "train_state": state.to_dict(), "metrics": metrics or {},
+                                                 "metrics_bytes": logged.stat().st_size if logged.exists() else 0})
 
     logger.emit({"event": "start", "stage": stage, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
                  "total_steps": total, "train_samples": int(len(train_idx)), "device": str(device),
@@ -236,8 +243,14 @@ def pretrain_loss_fn(cfg: Config, layout: Layout):
     return loss
 
 
-def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: bool = False) -> dict[str, Any]:
-    run_dir = Path(run_dir)
+def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: bool = False,
+                 overwrite: bool = False) -> dict[str, Any]:
+    """Pretrain into `run_dir` (locked while it runs; an existing run needs `resume` or `overwrite`)."""
+    with claim_run_dir(run_dir, resume, overwrite, _is_main_rank()) as folder:
+        return _pretrain(cfg, folder, resume, jsonl)
+
+
+def _pretrain(cfg: Config, run_dir: Path, resume: bool, jsonl: bool) -> dict[str, Any]:
     payload = _resume_payload(run_dir, resume)
     cfg = _config_for_resume(cfg, payload)
     ctx = init_distributed(cfg.train.device)
@@ -287,8 +300,13 @@ def _start_from_finetuned(clf: DCMAEClassifier, ckpt: dict[str, Any], class_name
 
 
 def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None, resume: bool = False,
-                 jsonl: bool = False) -> dict[str, Any]:
-    run_dir = Path(run_dir)
+                 jsonl: bool = False, overwrite: bool = False) -> dict[str, Any]:
+    """Finetune into `run_dir` (locked while it runs; an existing run needs `resume` or `overwrite`)."""
+    with claim_run_dir(run_dir, resume, overwrite, _is_main_rank()) as folder:
+        return _finetune(cfg, folder, pretrained, resume, jsonl)
+
+
+def _finetune(cfg: Config, run_dir: Path, pretrained: str | None, resume: bool, jsonl: bool) -> dict[str, Any]:
     payload = _resume_payload(run_dir, resume)
     cfg = _config_for_resume(cfg, payload)
     ctx = init_distributed(cfg.train.device)

@@ -44,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
             log.exception("failed")
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (OSError, MemoryError) as exc:  # the system's limits: a full disk, no permission, no memory
+        if args.verbose:
+            log.exception("failed")
+        text = common.os_error_message(exc) if isinstance(exc, OSError) else "out of memory"
+        print(f"error: {text}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -231,7 +231,8 @@ def test_merge_caches(tmp_path, caches):
     with pytest.raises(ValueError, match="at least two"):
         merge_caches([caches["utd"]], tmp_path / "m1")
     same = merge_caches([tmp_path / "c_two", tmp_path / "c_two"], tmp_path / "m2", names=["x", "y"])
-    assert same["num_samples"] == 2 and SkeletonCache.open(tmp_path / "m2").names == ["x/a", "y/a"]
+    # import-generic names the sample by its relative path, x/a (issue 16): prefixed, x/x/a and y/x/a
+    assert same["num_samples"] == 2 and SkeletonCache.open(tmp_path / "m2").names == ["x/x/a", "y/x/a"]
 
 
 def test_cli_import_and_merge(tmp_path, capsys):

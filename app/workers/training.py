@@ -1,8 +1,8 @@
 """Training and dataset preparation as subprocesses of the CLI (QProcess), so a crash cannot take the app down.
 
 The subprocess prints JSON lines on stdout (`--jsonl`); each is parsed and emitted as a dict, stderr lines
-are emitted as log text. Stop sends SIGTERM (the trainer finishes its iteration, writes last.pt and emits
-{"event": "stopped"}) and kills only after a timeout.
+are emitted as log text. Stop sends SIGTERM (the trainer finishes its iteration, writes last.pt, emits
+{"event": "stopped"} and exits with EXIT_STOPPED) and kills only after a timeout.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+
+from dcmae_core.run_folder import EXIT_STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +223,7 @@ class CliProcess(QObject):
         self._read_err()
         if self._last_event == "end" and code == 0:
             outcome = "finished"
-        elif self._last_event == "stopped" or (self._stopping and code == 0):
+        elif self._last_event == "stopped" or code == EXIT_STOPPED or (self._stopping and code == 0):
             outcome = "stopped"
         else:
             outcome = "failed"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dcmae_core.cli.common import output_file
+
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +64,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-ratio", type=float, default=0.2, help="test share when samples.csv has no split")
     p.add_argument("--seed", type=int, default=0, help="seed of that split draw")
     p.add_argument("--no-centre", action="store_true", help="keep the coordinates as they are")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="accept sample files outside the dataset folder (refused by default)")
     p.set_defaults(func=cmd_import_generic)
 
     for command, what in (
@@ -135,11 +139,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from dcmae_core.data.ntu import read_skeleton
+    from dcmae_core.data.prepare import nonfinite_reason
     from dcmae_core.data.preprocess import preprocess_skeleton
 
+    out = output_file(args.out, (".npy",))
     pre = preprocess_skeleton(read_skeleton(args.file), copy_single_actor=args.copy_single_actor)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    reason = nonfinite_reason(pre.data)
+    if reason:
+        raise ValueError(f"{args.file} {reason}; nothing written")
     np.save(out, pre.data)
     log.info("wrote %s: (M, T, V, C) = %s, actors valid %s", out, pre.data.shape, pre.person_valid.tolist())
     return 0
@@ -193,7 +200,8 @@ def cmd_import_npz(args: argparse.Namespace) -> int:
 def cmd_import_generic(args: argparse.Namespace) -> int:
     from dcmae_core.data.importers import import_generic
 
-    meta = import_generic(args.folder, args.out, args.test_ratio, args.seed, centre_data=not args.no_centre)
+    meta = import_generic(args.folder, args.out, args.test_ratio, args.seed, centre_data=not args.no_centre,
+                          allow_outside=args.allow_outside)
     log.info("cache at %s: %d samples, %d skipped", args.out, meta["num_samples"], meta["num_failed"])
     return 0
 

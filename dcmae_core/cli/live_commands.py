@@ -61,6 +61,8 @@ def cmd_live(args: argparse.Namespace) -> int:
 def cmd_live_streams(args: argparse.Namespace) -> int:
     from dcmae_core.live import list_lsl_streams
 
+    if not 0 < args.timeout <= 3600:
+        raise ValueError(f"--timeout must lie in (0, 3600] seconds, got {args.timeout}")
     streams = list_lsl_streams(timeout=args.timeout, stream_type=None if args.all else "Mocap")
     for s in streams:
         if args.json:

@@ -78,8 +78,8 @@ def _human(r: dict) -> str:
 def run_profile(args: argparse.Namespace) -> int:
     from dcmae_core.model.profile import profile_model  # torch import only when the command runs
 
-    if args.batch < 1 or args.repeats < 1:
-        raise ValueError("--batch and --repeats must be at least 1")
+    if args.batch < 1 or args.repeats < 1 or args.joints < 1 or args.num_classes < 1:
+        raise ValueError("--batch, --repeats, --joints and --num-classes must be at least 1")
     cfg = config_from_args(args)
     result = profile_model(cfg, num_joints=args.joints, num_classes=args.num_classes, device=args.device,
                            batch=args.batch, repeats=args.repeats, compile=args.compile,

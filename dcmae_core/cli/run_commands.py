@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dcmae_core.cli.common import add_config_args, config_from_args
+from dcmae_core.cli.common import add_config_args, config_from_args, output_file
 from dcmae_core.inference import METHODS
+from dcmae_core.run_folder import EXIT_STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="prepared dataset folder (sets data.root)")
     p.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoints, tb/)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out (its checkpoints, metrics and events are deleted)")
     p.add_argument("--jsonl", action="store_true", help="also print each metrics line as JSON on stdout")
     p.add_argument("--epochs", type=int, help="shortcut for train.pretrain_epochs / train.finetune_epochs")
     p.add_argument("--device", help="shortcut for train.device (auto, cpu, cuda, cuda:1)")
@@ -44,19 +47,20 @@ def _cfg(args: argparse.Namespace, stage: str):
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from dcmae_core.stages import run_pretrain
 
-    res = run_pretrain(_cfg(args, "pretrain"), args.out, resume=args.resume, jsonl=args.jsonl)
+    res = run_pretrain(_cfg(args, "pretrain"), args.out, resume=args.resume, jsonl=args.jsonl,
+                       overwrite=args.overwrite)
     log.info("pretraining %s: %s", "finished" if res["finished"] else "stopped", args.out)
-    return 0
+    return 0 if res["finished"] else EXIT_STOPPED
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from dcmae_core.stages import run_finetune
 
     res = run_finetune(_cfg(args, "finetune"), args.out, pretrained=args.pretrained, resume=args.resume,
-                       jsonl=args.jsonl)
+                       jsonl=args.jsonl, overwrite=args.overwrite)
     log.info("finetuning %s: best top-1 %.4f, run %s", "finished" if res["finished"] else "stopped",
              res["state"]["best"], args.out)
-    return 0
+    return 0 if res["finished"] else EXIT_STOPPED
 
 
 def _occlusions(text: str | None) -> list:
@@ -128,12 +132,15 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from dcmae_core.inference import Predictor
     from dcmae_core.mask_spec import parse_mask_spec
 
+    out = output_file(args.output, (".skeleton", ".npy"))
     pred = Predictor.from_checkpoint(args.checkpoint, device=args.device or "auto")
     data, present, layout, ntu = _load_sample(args.file)
-    out = Path(args.output)
     if ntu is None and out.suffix != ".npy":
         raise ValueError(f"{args.file} is a Kinect-v1 file: write the result as .npy (M, T, V, C), not {out.name}")
     removed = parse_mask_spec(args.mask, present, layout, seed=args.seed, x=data[..., :3])
+    if not removed.any():
+        raise ValueError(f"the mask {args.mask!r} removes no joint of {args.file} (no person present where it "
+                         f"applies); nothing to reconstruct")
     filled = pred.reconstruct(data, removed, method=args.method, num_steps=args.steps, seed=args.seed,
                               layout=layout)
     if out.suffix == ".npy":
@@ -169,20 +176,29 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from dcmae_core.experiments import run_experiment
+    from dcmae_core.experiments import SweepStopped, run_experiment
 
     args.overrides = [f"data.root={args.data}", *args.overrides]
     cfg = config_from_args(args)
-    text = run_experiment(args.table, cfg, Path(args.out), jsonl=args.jsonl, command=_command_line(args))
+    try:
+        text = run_experiment(args.table, cfg, Path(args.out), jsonl=args.jsonl, command=_command_line(args))
+    except SweepStopped as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_STOPPED
     print(text)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from dcmae_core.demo import run_demo
+    from dcmae_core.experiments import SweepStopped
 
-    report = run_demo(args.out, preset=args.preset, count=args.count, seed=args.seed, overrides=args.overrides,
-                      jsonl=args.jsonl, install=args.install_checkpoint, command=_command_line(args))
+    try:
+        report = run_demo(args.out, preset=args.preset, count=args.count, seed=args.seed, overrides=args.overrides,
+                          jsonl=args.jsonl, install=args.install_checkpoint, command=_command_line(args))
+    except SweepStopped as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_STOPPED
     print(report.read_text())
     return 0
 

@@ -92,6 +92,17 @@ def _npz_shape(path: Path, key: str) -> tuple[int, ...]:
         return tuple(reader(fh)[0])
 
 
+MAX_CLASSES = 100_000  # a label beyond this is a mistake in the data, not a class (names would fill memory)
+
+
+def class_count(max_label: int, where: str) -> int:
+    """K = max_label + 1, refused at once when absurd (a label of 100000000 would build 10^8 class names)."""
+    if max_label >= MAX_CLASSES:
+        raise ValueError(f"{where}: label {max_label} is beyond {MAX_CLASSES - 1}; labels are class indices "
+                         f"0..K-1")
+    return max_label + 1
+
+
 def _labels(y: np.ndarray, where: str) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim == 2:
@@ -145,7 +156,7 @@ def import_npz(
             f"{path}: {feat} values per frame do not split into M x V x C = {m} x {v} x {channels}"
         )
     layout = layout or (NTU25 if v == 25 else generic_layout(v))
-    k = int(max(y.max(initial=-1) for y in ys.values())) + 1
+    k = class_count(int(max(y.max(initial=-1) for y in ys.values())), f"{path}: y_train/y_test")
     if npz["y_train"].ndim == 2:
         k = max(k, npz["y_train"].shape[1])
     names = class_names or (_ntu_names(k) if v == 25 else None) or [f"class {i}" for i in range(k)]
@@ -199,12 +210,45 @@ def _split_value(value: str, where: str) -> int:
     raise ValueError(f"{where}: split must be train or test, got {value!r}")
 
 
+def _sample_file(folder: Path, file: str, where: str, allow_outside: bool) -> Path:
+    """The .npy a samples.csv row names; inside `folder` unless `allow_outside`."""
+    path = folder / file
+    if not allow_outside and not path.resolve().is_relative_to(folder.resolve()):
+        raise ValueError(f"{where}: {file!r} lies outside the dataset folder {folder}; move it in, or pass "
+                         f"--allow-outside if that is intended")
+    return path
+
+
+def _read_header(path: Path, where: str) -> tuple[int, ...]:
+    """(M, T, V, C) of one sample file, without reading its data; a clear error for an unusable file."""
+    if not path.is_file():
+        raise ValueError(f"{where}: {path} is {'a folder' if path.is_dir() else 'missing'}, not a .npy file")
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{where}: {path} is not a readable .npy array ({str(exc)[:200] or 'empty file'})") from exc
+    if arr.ndim not in (3, 4):
+        raise ValueError(f"{path}: expected (T, V, C) or (M, T, V, C), got {arr.shape}")
+    shape = arr.shape if arr.ndim == 4 else (1, *arr.shape)
+    if min(shape) < 1:
+        raise ValueError(f"{path}: (M, T, V, C) = {shape} has an empty dimension")
+    return shape
+
+
+def sample_key(row: dict, file: str) -> str:
+    """A sample's name in the cache: the row's `name`, else its path relative to the dataset folder without
+    the suffix (`a/walk_0.npy` -> `a/walk_0`), so files of one stem in two folders stay two samples."""
+    return (row.get("name") or "").strip() or Path(file).with_suffix("").as_posix()
+
+
 def import_generic(
-    folder: str | Path, out: str | Path, test_ratio: float = 0.2, seed: int = 0, centre_data: bool = True
+    folder: str | Path, out: str | Path, test_ratio: float = 0.2, seed: int = 0, centre_data: bool = True,
+    allow_outside: bool = False,
 ) -> dict:
     """Import the generic format (docs/data_formats.md) from `folder` into a cache at `out`.
 
-    Without a split column a seeded share test_ratio of the samples becomes the test split.
+    Without a split column a seeded share test_ratio of the samples becomes the test split. Every file must
+    lie inside `folder` unless allow_outside; two rows naming one file or one sample name are refused.
     """
     folder, out = Path(folder), Path(out)
     for req in ("layout.json", "samples.csv"):
@@ -218,20 +262,26 @@ def import_generic(
         rows = list(csv.DictReader(fh))
     if not rows or not {"file", "label"} <= set(rows[0]):
         raise ValueError(f"{folder}/samples.csv needs a header with at least the columns file,label")
-    labels, headers = [], []
+    labels, headers, files, names_at = [], [], [], {}
     for n, r in enumerate(rows, start=2):
+        where = f"{folder}/samples.csv line {n}"
         try:
             labels.append(int(r["label"]))
         except (TypeError, ValueError):
-            raise ValueError(
-                f"{folder}/samples.csv line {n}: label {r['label']!r} is not an integer"
-            ) from None
-        arr = np.load(folder / r["file"], mmap_mode="r", allow_pickle=False)
-        if arr.ndim not in (3, 4):
-            raise ValueError(f"{folder}/{r['file']}: expected (T, V, C) or (M, T, V, C), got {arr.shape}")
-        headers.append(arr.shape if arr.ndim == 4 else (1, *arr.shape))
+            raise ValueError(f"{where}: label {r['label']!r} is not an integer") from None
+        file = (r.get("file") or "").strip()
+        if not file:
+            raise ValueError(f"{where}: no file given")
+        name = sample_key(r, file)
+        if name in names_at:
+            raise ValueError(f"{where} repeats sample {name!r} of line {names_at[name]}: each sample once")
+        names_at[name] = n
+        path = _sample_file(folder, file, where, allow_outside)
+        headers.append(_read_header(path, where))
+        files.append((name, path))
     if min(labels) < 0:
         raise ValueError(f"{folder}/samples.csv: labels must be 0..K-1")
+    k = class_count(max(labels), f"{folder}/samples.csv")
     m = max(h[0] for h in headers)
     vc = {h[2:] for h in headers}
     if m > 2 or len(vc) != 1:
@@ -247,18 +297,16 @@ def import_generic(
         draw = np.random.default_rng(seed).random(len(rows))
         split = [int(d < test_ratio) for d in draw]
     classes_file = folder / "classes.txt"
-    k = max(labels) + 1
     names = classes_file.read_text(encoding="utf-8").splitlines() if classes_file.is_file() else []
     names = [n for n in names if n.strip()] or [f"class {i}" for i in range(k)]
     if len(names) < k:
         raise ValueError(f"{classes_file}: {len(names)} class names but labels go up to {k - 1}")
     writer = CacheWriter(out, num_persons=m, num_joints=v, channels=c)
-    for i, r in enumerate(rows):
-        name = (r.get("name") or Path(r["file"]).stem).strip()
+    for i, (name, path) in enumerate(files):
         if name in writer.done:
             continue
         try:
-            arr = np.load(folder / r["file"], allow_pickle=False).astype(np.float32)
+            arr = np.load(path, allow_pickle=False).astype(np.float32)
             arr = arr.reshape(headers[i])  # (M_i, T, V, C)
             x = np.zeros((m, *arr.shape[1:]), np.float32)  # (M, T, V, C)
             x[: arr.shape[0]] = arr
@@ -269,7 +317,7 @@ def import_generic(
                 centre(x, present, layout.center)
             writer.add(name, x, present.any(axis=1), raw_label=labels[i], split=split[i])
         except (ValueError, OSError) as exc:
-            log.error("skipping %s: %s", r["file"], exc)
+            log.error("skipping %s: %s", path, exc)
             writer.add_failure(name, str(exc))
     meta = writer.finalize(
         "generic", layout, list(range(len(names))), names, STORED, extra={"source": str(folder)}

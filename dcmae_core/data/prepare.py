@@ -67,6 +67,17 @@ def index_dtype(num_persons: int) -> np.dtype:
     return np.dtype(cols)
 
 
+def nonfinite_reason(data: np.ndarray) -> str | None:
+    """Why an array of coordinates cannot be stored (NaN, or Inf such as a value beyond float32's range);
+    None when every value is finite."""
+    nan, inf = int(np.isnan(data).sum()), int(np.isinf(data).sum())
+    if not nan and not inf:
+        return None
+    parts = ([f"{nan} NaN value(s)"] if nan else []) + (
+        [f"{inf} infinite value(s) (Inf, or beyond float32's range of about 3.4e38)"] if inf else [])
+    return "contains " + " and ".join(parts)
+
+
 class CacheWriter:
     """Append samples to a cache folder; resumes what a previous, interrupted writer left there."""
 
@@ -120,15 +131,21 @@ class CacheWriter:
         raw_label: int,
         fields: Iterable[int] = (-1, -1, -1, -1, -1),
         split: int = -1,
-    ) -> None:
-        """Append one sample (M, T, V, C); raw_label is a class id mapped to 0..K-1 at finalize."""
+    ) -> bool:
+        """Append one sample (M, T, V, C); raw_label is a class id mapped to 0..K-1 at finalize.
+
+        A sample with NaN or Inf (also a value beyond float32's range, ~3.4e38, which becomes Inf) is not
+        added but recorded as a failure with the reason, like an unreadable input; -> whether it was added."""
         data = np.ascontiguousarray(data, dtype=np.float32)
         if data.ndim != 4 or (data.shape[0], *data.shape[2:]) != self.shape or data.shape[1] < 1:
             raise ValueError(
                 f"sample {name}: shape {data.shape} does not fit the cache's (M, T, V, C) = {self.shape}"
             )
-        if not np.all(np.isfinite(data)):
-            raise ValueError(f"sample {name}: contains NaN or Inf")
+        reason = nonfinite_reason(data)
+        if reason:
+            log.error("skipping %s: %s", name, reason)
+            self.add_failure(name, reason)
+            return False
         self._data.write(data.tobytes())
         self._data.flush()
         rec = {
@@ -142,6 +159,7 @@ class CacheWriter:
         }
         self._end += data.size
         self._log(rec)
+        return True
 
     def add_failure(self, name: str, reason: str) -> None:
         """Record an input that could not be used (so a resumed run does not redo it)."""
