@@ -230,7 +230,7 @@ def pretrain_loss_fn(cfg: Config, layout: Layout):
                 present = batch["present"] & batch["person_valid"][:, :, None]  # (N, M, T)
                 occ = occlusion_mask(name, present, layout, gen)  # (N, M, T, V)
         fwd = net if isinstance(net, DDP) else net.forward_pretrain
-        out = fwd(batch["x"], batch["person_valid"], generator=gen, occlusion=occ)
+        out = fwd(batch["x"], batch["person_valid"], generator=gen, occlusion=occ, present=batch["present"])
         return out.loss, {}
 
     return loss
