@@ -6,7 +6,6 @@ torchrun), and what the app's training subprocess and the tests call.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import signal
@@ -25,7 +24,7 @@ from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
 from dcmae_core.data.splits import few_label_subset, load_indices, resolve_splits, save_indices
 from dcmae_core.engine import EpochSampler, TrainState, classification_loss, evaluate, train_one_epoch
 from dcmae_core.layout import Layout
-from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+from dcmae_core.model.factory import build_classifier, build_dcmae
 from dcmae_core.occlusion import occlusion_mask, parse_patterns
 from dcmae_core.runs import (
     DistContext,
@@ -87,12 +86,6 @@ def data_meta(data: DataBundle, cfg: Config) -> dict[str, Any]:
         "dataset": {"root": str(cfg.data.root), "split": cfg.data.split, "train": int(len(data.train_idx)),
                     "test": int(len(data.test_idx)), "kind": data.cache.meta.get("dataset", "custom")},
     }
-
-
-def build_dcmae(cfg: Config, num_joints: int, num_persons: int, in_channels: int,
-                parents: tuple[int, ...] | None = None) -> DCMAE:
-    return DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=num_joints, num_persons=num_persons,
-                 in_channels=in_channels, num_frames=cfg.data.num_frames, parents=parents)
 
 
 def make_loader(data: DataBundle, indices: np.ndarray, cfg: Config, train: bool, ctx: DistContext,
@@ -295,7 +288,7 @@ def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None
         dcmae.load_state_dict(pretrained_state)
     if payload is not None:
         _keep_stats(data, payload)
-    clf = DCMAEClassifier(copy.deepcopy(dcmae.encoder), len(data.class_names), cfg.model.head_dropout).to(device)
+    clf = build_classifier(cfg, dcmae.encoder, len(data.class_names)).to(device)
     if payload is not None:
         clf.load_state_dict(payload["classifier"])
     # Few-label subset: drawn once, saved beside the run, identical on every rank (same seed, same draw).

@@ -224,12 +224,6 @@ class DCMAEClassifier(nn.Module):
         nn.init.xavier_normal_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    @classmethod
-    def from_config(cls, model_cfg: ModelConfig, num_classes: int, num_joints: int, in_channels: int = 3,
-                    **_unused: int) -> DCMAEClassifier:
-        """A fresh classifier (encoder not pretrained); extra keywords (num_persons, ...) are ignored."""
-        return cls(STTAEncoder(model_cfg, num_joints, in_channels), num_classes, model_cfg.head_dropout)
-
     def features(self, x: torch.Tensor, person_valid: torch.Tensor) -> torch.Tensor:
         """x (N, M, T, V, C), person_valid (N, M) bool -> pooled features (N, D)."""
         enc = self.encoder

@@ -195,13 +195,24 @@ class STTAEncoder(nn.Module):
         self.out_dim = cfg.encoder_dims[-1]
         self.stem = nn.Linear(in_channels, cfg.stem_dim)
         self.stem_bn = nn.BatchNorm1d(cfg.stem_dim)
-        self.mask_embed = nn.Parameter(torch.zeros(cfg.stem_dim))
+        self.mask_embed: nn.Parameter | None = nn.Parameter(torch.zeros(cfg.stem_dim))
         nn.init.normal_(self.mask_embed, std=0.02)
+        self._register_load_state_dict_pre_hook(self._skip_dropped_mask_embed)
         dims = [cfg.stem_dim, *cfg.encoder_dims]
         self.blocks = nn.ModuleList(
             STTABlock(dims[i], dims[i + 1], cfg.encoder_qk_dims[i], cfg.encoder_heads, self.num_tokens)
             for i in range(len(cfg.encoder_dims))
         )
+
+    def drop_mask_embed(self) -> STTAEncoder:
+        """Remove the mask embedding (an encoder that never sees masked joints: the classifier's); -> self."""
+        self.mask_embed = None
+        return self
+
+    def _skip_dropped_mask_embed(self, state_dict, prefix, *_args) -> None:
+        """Checkpoints saved before `drop_mask_embed` existed carry the classifier's unused mask embedding."""
+        if self.mask_embed is None:
+            state_dict.pop(prefix + "mask_embed", None)
 
     def forward_tokens(self, x: torch.Tensor, removed: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, V, C), removed (B, T, V) bool or None -> features (B, L, P, D)."""
@@ -210,6 +221,8 @@ class STTAEncoder(nn.Module):
                              f"got {tuple(x.shape)}")
         h = self.stem(to_tokens(x, self.tuple_len))  # (B, L, P, D0)
         if removed is not None:
+            if self.mask_embed is None:
+                raise ValueError("this encoder has no mask embedding (a classifier's): it cannot take masked joints")
             m = to_tokens(removed[..., None], self.tuple_len)  # (B, L, P, 1) bool
             h = torch.where(m, self.mask_embed.to(h.dtype), h)
         h = F.leaky_relu(batch_norm(h, self.stem_bn), 0.1)
