@@ -192,14 +192,16 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
                     record["best_top1"] = state.best
                     save("best", metrics)
                 record["best_top1"] = state.best
-        else:
-            state.best = max(state.best, -loss) if stage == "pretrain" and math.isfinite(loss) else state.best
+        # Without evaluation (pretraining) the best epoch is the one of lowest training loss; the first epoch
+        # always writes best.pt, whatever its loss, so every finished epoch leaves one.
+        improved = eval_fn is None and math.isfinite(loss) and (state.best_loss is None or loss < state.best_loss)
+        if improved:
+            state.best_loss = loss
         state.history.append({k: v for k, v in record.items() if k != "event"})
         logger.emit(record, step=state.step)
         save("last", metrics)
-        if stage == "pretrain" and ctx.is_main:  # pretraining has no accuracy: best = lowest loss
-            if (math.isfinite(loss) and -loss >= state.best) or not (run_dir / "best.pt").exists():
-                save("best", {"loss": loss})
+        if eval_fn is None and (improved or not (run_dir / "best.pt").exists()):
+            save("best", {"loss": loss})
     if ctx.enabled:
         torch.distributed.barrier()
     finished = state.epoch >= epochs
