@@ -62,6 +62,12 @@ class ModelConfig:
     decoder_qk_dim: int = 16  # query/key width per head of the STTA block inside each CSTTA block
     decoder_stta_heads: int = 1  # heads of the decoder's STTA blocks (slimmer than the encoder's: ~14 M)
     decoder_token_kernel: int = 1  # token-axis conv of the decoder's STTA blocks (encoder: 5, STTFormer)
+    # "slim": the decoder's STTA blocks as the three keys above set them (paper preset: 14.46 M, the paper's
+    # Table 2 says 14 M). "full": the encoder's STTA block at decoder width (encoder_heads heads, the (1,5)
+    # token conv, the encoder's query/key-to-width ratio), which the keys above then do not set; the paper's
+    # text describes this block, but at width 256 the model is 23.9 M (docs/bench_model.md). SkeletonMAE's
+    # decoder is 8 such blocks (experiments.SKELETONMAE).
+    decoder_stta: Literal["slim", "full"] = "slim"
     cross_attention: bool = True  # False: decoder blocks are STTA only (paper Table 5)
     # "interp": the decoder also gets, at every removed entry, the joint's linear interpolation in time, whether
     # it has one and how far the nearest visible frame is, and predicts x_0 as that interpolation plus a

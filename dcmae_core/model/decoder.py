@@ -22,6 +22,7 @@ from torch.utils.checkpoint import checkpoint
 from dcmae_core.baselines import PRIOR_FEATURES
 from dcmae_core.config import ModelConfig
 from dcmae_core.model.cross_attention import CSTTABlock
+from dcmae_core.model.stta import TOKEN_KERNEL
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -55,9 +56,14 @@ class DCMAEDecoder(nn.Module):
         else:
             self.mask_token = nn.Parameter(torch.zeros(d))  # SkeletonMAE: removed positions get a token
             nn.init.trunc_normal_(self.mask_token, std=0.02)
+        if cfg.decoder_stta == "full":  # the encoder's STTA block at width d (ModelConfig.decoder_stta)
+            heads, kernel = cfg.encoder_heads, TOKEN_KERNEL
+            qk = max(1, round(d * cfg.encoder_qk_dims[-1] / cfg.encoder_dims[-1]))
+        else:
+            heads, qk, kernel = cfg.decoder_stta_heads, cfg.decoder_qk_dim, cfg.decoder_token_kernel
         self.blocks = nn.ModuleList(
-            CSTTABlock(d, cfg.decoder_heads, cfg.decoder_stta_heads, cfg.decoder_qk_dim, cfg.tuple_len,
-                       num_joints, cfg.decoder_token_kernel, cross_attention=cfg.cross_attention)
+            CSTTABlock(d, cfg.decoder_heads, heads, qk, cfg.tuple_len, num_joints, kernel,
+                       cross_attention=cfg.cross_attention)
             for _ in range(cfg.decoder_depth)
         )
         self.norm = nn.LayerNorm(d)
