@@ -256,7 +256,9 @@ class Predictor:
             first = first[owner[idx[first]] == i]  # ... and only the frames this window owns
             if mw.any() and len(first) and mask[:, idx[first]].any():
                 pw = torch.from_numpy(prior[:, idx][None]).to(self.device) if prior is not None else None
-                y = self.dcmae.reconstruct(xw, mw, pv, method=method, num_steps=num_steps, generator=gen, prior=pw)
+                pw_present = torch.from_numpy(present[:, idx][None]).to(self.device)  # (1, M, W)
+                y = self.dcmae.reconstruct(xw, mw, pv, method=method, num_steps=num_steps, generator=gen, prior=pw,
+                                           present=pw_present)
                 y = y[0].float().cpu().numpy()  # (M, W, V, C)
                 fr = idx[first]
                 out[:, fr] = np.where(mask[:, fr, :, None], y[:, first], out[:, fr])

@@ -129,3 +129,21 @@ def test_dropped_and_absent_frames_are_no_keys_of_temporal_attention():
     keep = seen[0].view(2, 25, 24)  # (B, V, T) as the temporal attention's rows
     dropped = out.removed.all(dim=-1).reshape(2, 24)  # (B, T) frames removed at every joint = dropped
     assert torch.equal(keep, (~dropped & present.reshape(2, 24))[:, None, :].expand(2, 25, 24))
+
+
+def test_reconstruction_masks_absent_frames_as_pretraining_does():
+    model = _model().eval()
+    seen = []
+    model.decoder.blocks[0].cross.temporal.register_forward_hook(lambda mod, args, out: seen.append(args[2]))
+    x = torch.randn(1, 2, 24, 25, 3)
+    present = torch.ones(1, 2, 24, dtype=torch.bool)
+    present[0, 0, 18:] = False
+    x[~present] = 0.0
+    removed = (torch.rand(1, 2, 24, 25) < 0.2) & present[..., None]
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    model.reconstruct(x, removed, valid, generator=torch.Generator().manual_seed(0), present=present)
+    assert torch.equal(seen[0].view(2, 25, 24), present[0][:, None, :].expand(2, 25, 24))
+    old = _model(("model.padding_mask=false",)).eval()
+    old.decoder.blocks[0].cross.temporal.register_forward_hook(lambda mod, args, out: seen.append(args[2]))
+    old.reconstruct(x, removed, valid, generator=torch.Generator().manual_seed(0), present=present)
+    assert seen[-1] is None  # a model trained without the padding mask decodes as it was trained

@@ -157,7 +157,7 @@ class DCMAE(nn.Module):
                     method: Literal["one_step", "iterative"] = "one_step", num_steps: int = 50,
                     generator: torch.Generator | None = None,
                     callback: Callable[[int, int], None] | None = None,
-                    prior: torch.Tensor | None = None) -> torch.Tensor:
+                    prior: torch.Tensor | None = None, present: torch.Tensor | None = None) -> torch.Tensor:
         """Fill the removed (N, M, T, V) entries of x (N, M, T, V, C); other entries are returned unchanged.
 
         "one_step": x_0 predicted from t = T with the removed coordinates started from pure noise (the
@@ -165,7 +165,9 @@ class DCMAE(nn.Module):
         diffusion both are one pass with the mask token. The encoder sees all frames, removed joints as its
         mask embedding. `callback(done, total)` is called after each decoder pass (it may raise to cancel).
         Call `eval()` first for inference statistics. `prior` (N, M, T, V, C + 3): the interpolation prior
-        (fill_prior models) when the caller computed it on more frames than x holds.
+        (fill_prior models) when the caller computed it on more frames than x holds. `present` (N, M, T) bool:
+        the frames where each person has data; with model.padding_mask the others are no keys of temporal
+        attention, as in pretraining (None: every frame is).
         """
         _check_batch(x, person_valid, self.num_joints, self.in_channels, self.tuple_len)
         n, m, t_len, v, c = x.shape
@@ -183,11 +185,14 @@ class DCMAE(nn.Module):
             pp = prior.reshape(n * m, t_len, v, -1)[rows]  # (B, T, V, C + 3)
         else:  # computed once here, not in every sampling step
             pp = interp_prior(xp, rp) if self.decoder.fill_prior else None
+        padded = None
+        if self.model_cfg.padding_mask and present is not None:
+            padded = ~present.reshape(n * m, t_len)[rows]  # (B, T) frames where the person is absent
         memory = self.forward_encoder(xp, rp, None)  # (B, T, V, D)
         if self.schedule is None:
             if method == "iterative":
                 log.info("diffusion is off in this model: iterative reconstruction is one mask-token pass")
-            pred = self.forward_decoder(memory, rp, None, None, xp, pp)
+            pred = self.forward_decoder(memory, rp, None, None, xp, pp, padded)
             steps = [0]
         else:
             if method == "one_step":
@@ -197,7 +202,7 @@ class DCMAE(nn.Module):
             x_t = _randn((n * m, t_len, v, c), generator, x.device, x.dtype)[rows]  # (B, T, V, C) pure noise
             for i, t in enumerate(steps):
                 tt = torch.full((xp.shape[0],), t, dtype=torch.long, device=x.device)  # (B,)
-                pred = self.forward_decoder(memory, rp, x_t, tt, xp, pp)  # (B, T, V, C)
+                pred = self.forward_decoder(memory, rp, x_t, tt, xp, pp, padded)  # (B, T, V, C)
                 t_prev = steps[i + 1] if i + 1 < len(steps) else 0
                 if t_prev > 0:
                     x_t = self.schedule.step(pred, t, t_prev, x_t, generator)
