@@ -21,7 +21,7 @@ import torch
 from dcmae_core.checkpoint import load_checkpoint, write_untrained_checkpoint
 from dcmae_core.config import build_config
 from dcmae_core.inference import Predictor
-from dcmae_core.model.dcmae import DCMAE
+from dcmae_core.model.factory import build_dcmae
 
 FAILED: list[str] = []
 
@@ -50,7 +50,7 @@ def main() -> int:
     cfg = build_config("demo")
     torch.manual_seed(0)
     t, m, v = cfg.data.num_frames, 2, 25
-    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=v, num_persons=m, num_frames=t)
+    model = build_dcmae(cfg, v, m, num_frames=t)
     fresh = copy.deepcopy(model)
     x = torch.randn(4, m, t, v, 3)
     valid = torch.tensor([[True, True], [True, False], [True, True], [True, False]])

@@ -156,18 +156,15 @@ def write_untrained_checkpoint(path: str | Path, preset: str = "tiny", num_class
                                seed: int = 0) -> Path:
     """A valid checkpoint of a freshly initialised model (NTU-25 layout, the first `num_classes` NTU
     actions), for tests and for trying the app's plumbing without a trained model."""
-    import copy
-
     from dcmae_core.config import build_config
     from dcmae_core.data.ntu import ACTION_NAMES
     from dcmae_core.layout import NTU25
-    from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+    from dcmae_core.model.factory import build_classifier, build_dcmae
 
     cfg = build_config(preset)
     torch.manual_seed(seed)
-    dcmae = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=NTU25.num_joints, num_persons=2,
-                  in_channels=3, num_frames=cfg.data.num_frames)
-    clf = DCMAEClassifier(copy.deepcopy(dcmae.encoder), num_classes, cfg.model.head_dropout)
+    dcmae = build_dcmae(cfg, NTU25.num_joints)
+    clf = build_classifier(cfg, dcmae.encoder, num_classes)
     return save_checkpoint(path, {
         "kind": "untrained", "config": cfg.to_dict(), "layout": NTU25.to_dict(),
         "class_names": list(ACTION_NAMES[:num_classes]),

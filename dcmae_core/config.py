@@ -62,6 +62,12 @@ class ModelConfig:
     decoder_qk_dim: int = 16  # query/key width per head of the STTA block inside each CSTTA block
     decoder_stta_heads: int = 1  # heads of the decoder's STTA blocks (slimmer than the encoder's: ~14 M)
     decoder_token_kernel: int = 1  # token-axis conv of the decoder's STTA blocks (encoder: 5, STTFormer)
+    # "slim": the decoder's STTA blocks as the three keys above set them (paper preset: 14.46 M, the paper's
+    # Table 2 says 14 M). "full": the encoder's STTA block at decoder width (encoder_heads heads, the (1,5)
+    # token conv, the encoder's query/key-to-width ratio), which the keys above then do not set; the paper's
+    # text describes this block, but at width 256 the model is 23.9 M (docs/bench_model.md). SkeletonMAE's
+    # decoder is 8 such blocks (experiments.SKELETONMAE).
+    decoder_stta: Literal["slim", "full"] = "slim"
     cross_attention: bool = True  # False: decoder blocks are STTA only (paper Table 5)
     # "interp": the decoder also gets, at every removed entry, the joint's linear interpolation in time, whether
     # it has one and how far the nearest visible frame is, and predicts x_0 as that interpolation plus a
@@ -76,6 +82,14 @@ class ModelConfig:
     # interpolation knows nothing, the relative term keeps the short gaps it fills within a centimetre. 0: MSE only.
     relative_loss_floor: float = 0.0
     diffusion: bool = True  # False: masked positions get a mask token, no timestep (SkeletonMAE)
+    # True: the timestep embedding is also added to the cross-attention memory, so K/V depend on t (the first
+    # implementation; the paper's eq. 5-6 take K/V from the encoder's features). Kept for old checkpoints.
+    timestep_in_memory: bool = False
+    # Pretraining: temporal cross-attention gives no weight to frames whose memory is padding (the token of
+    # a dropped frame, a frame where the person is absent), and absent frames get no noise and no loss.
+    # The paper leaves both open (it drops frames and zero-pads absent persons, nothing more). False: the first
+    # implementation (every frame a key, absent frames noised and counted), kept for old checkpoints.
+    padding_mask: bool = True
     head_dropout: float = 0.0  # dropout before the linear classifier
     # Recompute each decoder block's activations in the backward pass instead of keeping them: pretraining
     # memory falls several-fold for ~a third more time (docs/benchmarks.md). BatchNorm running statistics are
@@ -100,6 +114,10 @@ class DiffusionConfig:
     schedule: Literal["linear", "cosine"] = "linear"  # beta schedule
     beta_start: float = 1e-4  # linear schedule, first beta
     beta_end: float = 0.02  # linear schedule, last beta
+    # "plain": β from beta_start to beta_end over T steps, as the paper (Table 8 varies T, so T changes the
+    # noise; with T below ~400, t = T is not pure noise). "rescaled": the range scaled by 1000/T
+    # (improved-diffusion): every T gives nearly the same noise. Same schedule at T = 1000.
+    beta_scaling: Literal["plain", "rescaled"] = "plain"
 
 
 @dataclass
@@ -267,9 +285,20 @@ def build_config(preset: str | None = None, overrides: list[str] | None = None) 
     return cfg
 
 
+# Keys added after configs had been saved without them, with the value that keeps what such a saved config
+# (a bundled checkpoint, a run folder to resume) computed; a new config gets the dataclass default (issue 12).
+LEGACY_VALUES: dict[str, dict[str, Any]] = {
+    "diffusion": {"beta_scaling": "rescaled"},
+    "model": {"timestep_in_memory": True, "padding_mask": False},
+}
+
+
 def config_from_dict(values: dict[str, Any]) -> Config:
-    """Rebuild a Config saved with `to_dict` (e.g. from a checkpoint or config.json)."""
-    cfg = apply_dict(Config(), values, source="saved config")
+    """Rebuild a Config saved with `to_dict` (e.g. from a checkpoint or config.json); a key the saved config
+    lacks takes its LEGACY_VALUES value if it has one, else the default."""
+    legacy = {section: {k: v for k, v in keys.items() if k not in values[section]}
+              for section, keys in LEGACY_VALUES.items() if isinstance(values.get(section), dict)}
+    cfg = apply_dict(apply_dict(Config(), legacy, source="legacy values"), values, source="saved config")
     validate(cfg)
     return cfg
 

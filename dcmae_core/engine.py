@@ -76,16 +76,19 @@ class TrainState:
     epoch: int = 0  # current epoch (0-based)
     epoch_step: int = 0  # batches of the current epoch already done
     step: int = 0  # global iteration count
-    best: float = -1.0  # best evaluation metric so far (finetuning: top-1)
+    best: float = -1.0  # finetuning's best: the highest top-1 so far (-1 = none yet)
     history: list[dict[str, Any]] = field(default_factory=list)  # per-epoch summaries
+    best_loss: float | None = None  # pretraining's best: the lowest finite epoch loss so far (None = none yet)
 
     def to_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "epoch_step": self.epoch_step, "step": self.step, "best": self.best,
-                "history": self.history}
+                "history": self.history, "best_loss": self.best_loss}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainState:
-        return cls(int(d["epoch"]), int(d["epoch_step"]), int(d["step"]), float(d["best"]), list(d["history"]))
+        loss = d.get("best_loss")  # absent from checkpoints saved before it existed
+        return cls(int(d["epoch"]), int(d["epoch_step"]), int(d["step"]), float(d["best"]), list(d["history"]),
+                   None if loss is None else float(loss))
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

@@ -137,7 +137,7 @@ def evaluate_checkpoint(checkpoint: str | Path, cfg: Config | None = None, data_
                 removed = masks(b)
                 g = torch.Generator(device=dev).manual_seed(int(seed))
                 filled = dcmae.reconstruct(damage(b["x"], removed, zero_std), removed, b["person_valid"],
-                                           method="one_step", generator=g)
+                                           method="one_step", generator=g, present=b["present"])
                 return clf(filled, b["person_valid"])
 
             arms["rec"] = evaluate(rec, occ_loader, k, dev)

@@ -6,7 +6,6 @@ them), any length T; the model's fixed window (`num_frames`) is handled here.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from dcmae_core.config import Config, ConfigError, config_from_dict
 from dcmae_core.data.transforms import crop_resize, presence, standardise
 from dcmae_core.layout import LAYOUTS, Layout, joint_map
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+from dcmae_core.model.factory import models_from_checkpoint
 from dcmae_core.runs import resolve_device
 
 __all__ = ["Predictor", "CheckpointError", "Cancelled", "DEMO_CHECKPOINT", "REAL_CHECKPOINT", "METHODS",
@@ -47,23 +47,12 @@ class Cancelled(Exception):
 
 
 def _build_models(ckpt: dict[str, Any], cfg: Config) -> tuple[DCMAE | None, DCMAEClassifier | None]:
-    layout = Layout.from_dict(ckpt["layout"])
-    kw = dict(num_joints=layout.num_joints, num_persons=int(ckpt["num_persons"]),
-              in_channels=int(ckpt["in_channels"]), num_frames=int(ckpt["num_frames"]), parents=layout.parents)
-    dcmae = clf = None
     try:
-        if ckpt.get("dcmae") is not None:
-            dcmae = DCMAE(cfg.model, cfg.mask, cfg.diffusion, **kw)
-            dcmae.load_state_dict(ckpt["dcmae"])
-        if ckpt.get("classifier") is not None:
-            base = dcmae if dcmae is not None else DCMAE(cfg.model, cfg.mask, cfg.diffusion, **kw)
-            clf = DCMAEClassifier(copy.deepcopy(base.encoder), len(ckpt["class_names"]), cfg.model.head_dropout)
-            clf.load_state_dict(ckpt["classifier"])
+        return models_from_checkpoint(ckpt, cfg)
     except (RuntimeError, KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(
             f"checkpoint {ckpt.get('path')} does not match the model its config describes: {str(exc)[:300]}"
         ) from exc
-    return dcmae, clf
 
 
 class Predictor:
@@ -267,7 +256,9 @@ class Predictor:
             first = first[owner[idx[first]] == i]  # ... and only the frames this window owns
             if mw.any() and len(first) and mask[:, idx[first]].any():
                 pw = torch.from_numpy(prior[:, idx][None]).to(self.device) if prior is not None else None
-                y = self.dcmae.reconstruct(xw, mw, pv, method=method, num_steps=num_steps, generator=gen, prior=pw)
+                pw_present = torch.from_numpy(present[:, idx][None]).to(self.device)  # (1, M, W)
+                y = self.dcmae.reconstruct(xw, mw, pv, method=method, num_steps=num_steps, generator=gen, prior=pw,
+                                           present=pw_present)
                 y = y[0].float().cpu().numpy()  # (M, W, V, C)
                 fr = idx[first]
                 out[:, fr] = np.where(mask[:, fr, :, None], y[:, first], out[:, fr])

@@ -6,7 +6,6 @@ torchrun), and what the app's training subprocess and the tests call.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -26,7 +25,8 @@ from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
 from dcmae_core.data.splits import few_label_subset, load_indices, resolve_splits, save_indices
 from dcmae_core.engine import EpochSampler, TrainState, classification_loss, evaluate, train_one_epoch
 from dcmae_core.layout import Layout
-from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+from dcmae_core.model.dcmae import DCMAEClassifier
+from dcmae_core.model.factory import build_classifier, build_dcmae
 from dcmae_core.occlusion import occlusion_mask, parse_patterns
 from dcmae_core.run_folder import claim_run_dir, truncate_metrics
 from dcmae_core.runs import (
@@ -89,12 +89,6 @@ def data_meta(data: DataBundle, cfg: Config) -> dict[str, Any]:
         "dataset": {"root": str(cfg.data.root), "split": cfg.data.split, "train": int(len(data.train_idx)),
                     "test": int(len(data.test_idx)), "kind": data.cache.meta.get("dataset", "custom")},
     }
-
-
-def build_dcmae(cfg: Config, num_joints: int, num_persons: int, in_channels: int,
-                parents: tuple[int, ...] | None = None) -> DCMAE:
-    return DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=num_joints, num_persons=num_persons,
-                 in_channels=in_channels, num_frames=cfg.data.num_frames, parents=parents)
 
 
 def make_loader(data: DataBundle, indices: np.ndarray, cfg: Config, train: bool, ctx: DistContext,
@@ -206,14 +200,16 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
                     record["best_top1"] = state.best
                     save("best", metrics)
                 record["best_top1"] = state.best
-        else:
-            state.best = max(state.best, -loss) if stage == "pretrain" and math.isfinite(loss) else state.best
+        # Without evaluation (pretraining) the best epoch is the one of lowest training loss; the first epoch
+        # always writes best.pt, whatever its loss, so every finished epoch leaves one.
+        improved = eval_fn is None and math.isfinite(loss) and (state.best_loss is None or loss < state.best_loss)
+        if improved:
+            state.best_loss = loss
         state.history.append({k: v for k, v in record.items() if k != "event"})
         logger.emit(record, step=state.step)
         save("last", metrics)
-        if stage == "pretrain" and ctx.is_main:  # pretraining has no accuracy: best = lowest loss
-            if (math.isfinite(loss) and -loss >= state.best) or not (run_dir / "best.pt").exists():
-                save("best", {"loss": loss})
+        if eval_fn is None and (improved or not (run_dir / "best.pt").exists()):
+            save("best", {"loss": loss})
     if ctx.enabled:
         torch.distributed.barrier()
     finished = state.epoch >= epochs
@@ -237,7 +233,7 @@ def pretrain_loss_fn(cfg: Config, layout: Layout):
                 present = batch["present"] & batch["person_valid"][:, :, None]  # (N, M, T)
                 occ = occlusion_mask(name, present, layout, gen)  # (N, M, T, V)
         fwd = net if isinstance(net, DDP) else net.forward_pretrain
-        out = fwd(batch["x"], batch["person_valid"], generator=gen, occlusion=occ)
+        out = fwd(batch["x"], batch["person_valid"], generator=gen, occlusion=occ, present=batch["present"])
         return out.loss, {}
 
     return loss
@@ -334,7 +330,7 @@ def _finetune(cfg: Config, run_dir: Path, pretrained: str | None, resume: bool, 
         dcmae.load_state_dict(pretrained_state)
     if payload is not None:
         _keep_stats(data, payload)
-    clf = DCMAEClassifier(copy.deepcopy(dcmae.encoder), len(data.class_names), cfg.model.head_dropout).to(device)
+    clf = build_classifier(cfg, dcmae.encoder, len(data.class_names)).to(device)
     if payload is not None:
         clf.load_state_dict(payload["classifier"])
     elif pre is not None and pre.get("classifier") is not None:

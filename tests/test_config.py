@@ -66,3 +66,18 @@ def test_round_trip_through_dict():
     cfg = build_config("demo", ["train.seed=5"])
     again = config_from_dict(cfg.to_dict())
     assert again == cfg
+
+
+def test_a_saved_config_without_the_issue_12_keys_keeps_its_old_behaviour():
+    """Checkpoints saved before the β scaling, the timestep-free memory and the padding mask existed were
+    trained with the rescaled β range, the timestep in K/V and no padding mask: loading them keeps that; a new
+    config (and one saved with the keys) gets the fixed behaviour."""
+    new = build_config("tiny")
+    assert new.diffusion.beta_scaling == "plain"
+    assert new.model.timestep_in_memory is False and new.model.padding_mask is True
+    assert config_from_dict(new.to_dict()).to_dict() == new.to_dict()
+    old = new.to_dict()
+    del old["diffusion"]["beta_scaling"], old["model"]["timestep_in_memory"], old["model"]["padding_mask"]
+    loaded = config_from_dict(old)
+    assert loaded.diffusion.beta_scaling == "rescaled"
+    assert loaded.model.timestep_in_memory is True and loaded.model.padding_mask is False

@@ -13,11 +13,30 @@ from dcmae_core.model.diffusion import NoiseSchedule
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
 @pytest.mark.parametrize("num_steps", [50, 1000])
 def test_alpha_bar_strictly_decreasing_in_open_unit_interval(schedule, num_steps):
-    s = NoiseSchedule(num_steps, schedule)
+    s = NoiseSchedule(num_steps, schedule, rescale=True)
     ab = s.alpha_bar[1:]
     assert ab.dtype == np.float64 and len(ab) == num_steps
     assert (np.diff(ab) < 0).all() and (ab > 0).all() and (ab < 1).all()
-    assert ab[-1] < 0.01  # t = T is (nearly) pure noise for every T
+    assert ab[-1] < 0.01  # t = T is (nearly) pure noise for every T (the rescaled schedule)
+
+
+def _median_snr(s: NoiseSchedule) -> float:
+    """SNR at the median of a drawn t (t is uniform on 1..T and the SNR falls with t)."""
+    t = s.sample_timesteps(20001, torch.Generator().manual_seed(0))
+    assert abs(float(t.double().median()) - s.num_steps / 2) < 0.02 * s.num_steps
+    return s.snr(s.num_steps // 2)
+
+
+@pytest.mark.parametrize(("num_steps", "paper"), [(500, 0.39), (750, 0.17), (1000, 0.085), (1250, 0.043)])
+def test_plain_schedule_T_changes_the_noise(num_steps, paper):
+    """The default (plain) schedule, 1e-4 -> 0.02 over T steps: a drawn t's median SNR halves from one Table 8
+    T to the next (it was 0.084-0.085 for every T while the range was rescaled by 1000/T)."""
+    plain = NoiseSchedule.from_config(DiffusionConfig(num_steps=num_steps))
+    assert _median_snr(plain) == pytest.approx(paper, rel=0.06)
+    rescaled = NoiseSchedule.from_config(DiffusionConfig(num_steps=num_steps, beta_scaling="rescaled"))
+    assert _median_snr(rescaled) == pytest.approx(0.085, rel=0.03)
+    if num_steps >= 500:
+        assert plain.alpha_bar[-1] < 0.01  # t = T is still (nearly) pure noise over the paper's range
 
 
 def test_add_noise_endpoints():

@@ -84,9 +84,9 @@ def test_pretraining_uses_patterns_when_asked():
     seen = {}
     original = model.forward_pretrain
 
-    def spy(x, pv, generator=None, occlusion=None):
+    def spy(x, pv, generator=None, occlusion=None, present=None):
         seen["occlusion"] = occlusion
-        return original(x, pv, generator=generator, occlusion=occlusion)
+        return original(x, pv, generator=generator, occlusion=occlusion, present=present)
 
     model.forward_pretrain = spy
     batch = {"x": _walk(24, 20), "person_valid": torch.ones(1, 1, dtype=torch.bool),

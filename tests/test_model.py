@@ -206,3 +206,17 @@ def test_axis_conv_equals_sttformer_conv2d(axis, kernel):
     assert torch.autograd.gradcheck(lambda z, b: ShiftSum.apply(z, b, axis),
                                     (torch.randn(2, 4, 3, kernel, 2, dtype=torch.double, requires_grad=True),
                                      torch.randn(2, dtype=torch.double, requires_grad=True)))
+
+
+def test_stta_1x1_layers_are_initialised_as_sttformer():
+    """STTFormer's conv_init: kaiming normal with fan-out (std √(2 / out)), zero bias, for every 1x1 conv."""
+    from dcmae_core.model.stta import STTAEncoder
+
+    torch.manual_seed(0)
+    enc = STTAEncoder(build_config("paper").model, 25)
+    layers = [enc.stem] + [m for b in enc.blocks for m in (b.qk, b.ff.linear, *(r.linear for r in (b.res,) if r))]
+    for layer in layers:
+        out = layer.weight.shape[0]
+        assert torch.all(layer.bias == 0)
+        rel = 0.15 if layer is enc.stem else 0.05  # the stem has only 3 * 64 weights
+        assert float(layer.weight.detach().std()) == pytest.approx((2.0 / out) ** 0.5, rel=rel)

@@ -135,7 +135,7 @@ def test_resume_from_a_save_at_the_epochs_last_step_finishes(tiny_cache, tmp_pat
 def test_finetune_goes_on_from_a_finetuned_checkpoint(pretrained, tiny_cache, tmp_path):
     """--pretrained with a finetuned checkpoint starts from its classifier: the encoder always, the head when
     the classes match; a fresh start (a pretraining checkpoint) does not."""
-    from dcmae_core.model.dcmae import DCMAEClassifier
+    from dcmae_core.model.factory import build_classifier, build_dcmae
     from dcmae_core.stages import _start_from_finetuned
 
     cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.finetune_epochs=1"])
@@ -146,12 +146,12 @@ def test_finetune_goes_on_from_a_finetuned_checkpoint(pretrained, tiny_cache, tm
     assert run_finetune(cfg, second, pretrained=str(first / "last.pt"))["finished"]
     # the start of the second run equals the end of the first: check through the helper on fresh classifiers
     names = list(done["class_names"])
-    enc_cfg = build_config("tiny").model
-    fresh = DCMAEClassifier.from_config(enc_cfg, len(names), num_joints=25)
+    tiny = build_config("tiny")
+    fresh = build_classifier(tiny, build_dcmae(tiny, num_joints=25).encoder, len(names))
     _start_from_finetuned(fresh, done, names, "first")
     for k, v in fresh.state_dict().items():
         assert torch.equal(v, done["classifier"][k]), k
-    other = DCMAEClassifier.from_config(enc_cfg, len(names) + 1, num_joints=25)
+    other = build_classifier(tiny, build_dcmae(tiny, num_joints=25).encoder, len(names) + 1)
     head_before = other.head.weight.clone()
     _start_from_finetuned(other, done, names + ["new action"], "first")
     assert torch.equal(other.head.weight, head_before)  # new classes: fresh head

@@ -28,12 +28,15 @@ class CrossAttention(nn.Module):
         self.kv = nn.Linear(dim, 2 * dim)  # k and v fused in one matmul
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, z: torch.Tensor, key_keep: torch.Tensor | None = None) -> torch.Tensor:
+        """x (S, Lq, D), z (S, Lk, D); key_keep (S, Lk) bool, False = a key no query may attend to (padding;
+        every row must keep at least one key) -> (S, Lq, D)."""
         s, lq, d = x.shape
         lk, h = z.shape[1], self.num_heads
         q = self.q(self.norm_q(x)).view(s, lq, h, d // h).transpose(1, 2)  # (S, H, Lq, D/H)
         kv = self.kv(self.norm_kv(z)).view(s, lk, 2, h, d // h).permute(2, 0, 3, 1, 4)  # (2, S, H, Lk, D/H)
-        out = F.scaled_dot_product_attention(q, kv[0], kv[1])  # (S, H, Lq, D/H)
+        mask = None if key_keep is None else key_keep[:, None, None, :]  # (S, 1, 1, Lk)
+        out = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=mask)  # (S, H, Lq, D/H)
         return self.proj(out.transpose(1, 2).reshape(s, lq, d))  # (S, Lq, D)
 
 
@@ -45,15 +48,19 @@ class SpatioTemporalCrossAttention(nn.Module):
         self.temporal = CrossAttention(dim, num_heads)
         self.spatial = CrossAttention(dim, num_heads)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor, zt: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, z: torch.Tensor, zt: torch.Tensor | None = None,
+                frame_keep: torch.Tensor | None = None) -> torch.Tensor:
         """x decoder grid (B, T, V, D), z encoder grid (B, T, V, D) -> (B, T, V, D).
 
-        zt: z already arranged per joint, (B*V, T, D) (the decoder computes it once for all blocks)."""
+        zt: z already arranged per joint, (B*V, T, D) (the decoder computes it once for all blocks).
+        frame_keep: (B*V, T) bool, False = a frame whose memory is padding (a dropped frame's token, a frame
+        where the person is absent): temporal attention gives it no weight. Spatial attention is not masked:
+        all joints of a frame are padding or none is, and a query in a padded frame needs some key."""
         b, t, v, d = x.shape
         xt = x.transpose(1, 2).reshape(b * v, t, d)  # (B*V, T, D): one sequence per joint
         if zt is None:
             zt = z.transpose(1, 2).reshape(b * v, t, d)  # (B*V, T, D)
-        x = x + self.temporal(xt, zt).view(b, v, t, d).transpose(1, 2)  # (B, T, V, D)
+        x = x + self.temporal(xt, zt, frame_keep).view(b, v, t, d).transpose(1, 2)  # (B, T, V, D)
         xs = x.reshape(b * t, v, d)  # (B*T, V, D): one sequence per frame
         x = x + self.spatial(xs, z.reshape(b * t, v, d)).view(b, t, v, d)  # (B, T, V, D)
         return x
@@ -69,9 +76,10 @@ class CSTTABlock(nn.Module):
         self.cross = SpatioTemporalCrossAttention(dim, cross_heads) if cross_attention else None
         self.stta = STTABlock(dim, dim, qk_dim, stta_heads, tuple_len * num_joints, token_kernel=token_kernel)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor | None, zt: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, z: torch.Tensor | None, zt: torch.Tensor | None = None,
+                frame_keep: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, V, D), z (B, T, V, D) encoder memory (unused without cross-attention), zt its per-joint
-        arrangement (B*V, T, D) or None -> (B, T, V, D)."""
+        arrangement (B*V, T, D) or None, frame_keep (B*V, T) bool or None -> (B, T, V, D)."""
         if self.cross is not None:
-            x = self.cross(x, z, zt)
+            x = self.cross(x, z, zt, frame_keep)
         return from_tokens(self.stta(to_tokens(x, self.tuple_len)), self.tuple_len)  # (B, T, V, D)

@@ -83,23 +83,27 @@ class DCMAE(nn.Module):
 
     def forward_decoder(self, memory: torch.Tensor, removed: torch.Tensor, x_t: torch.Tensor | None,
                         t: torch.Tensor | None, x: torch.Tensor | None = None,
-                        prior: torch.Tensor | None = None) -> torch.Tensor:
+                        prior: torch.Tensor | None = None, padded: torch.Tensor | None = None) -> torch.Tensor:
         """memory (B, T, V, D), removed (B, T, V) -> predicted x_0 (B, T, V, C). With the interpolation prior
         the visible entries of x (B, T, V, C) give it (removed entries of x are never read), unless the caller
-        passes `prior` (B, T, V, C + 3) itself (e.g. computed on a whole clip longer than the window)."""
+        passes `prior` (B, T, V, C + 3) itself (e.g. computed on a whole clip longer than the window).
+        padded (B, T) bool: frames whose memory is padding (see DCMAEDecoder.forward)."""
         if self.decoder.fill_prior and prior is None:
             if x is None:
                 raise ValueError("a model with fill_prior='interp' needs the visible data to decode")
             prior = interp_prior(x, removed)  # (B, T, V, C + 3)
-        return self.decoder(memory, removed, x_t, t, prior if self.decoder.fill_prior else None)
+        return self.decoder(memory, removed, x_t, t, prior if self.decoder.fill_prior else None, padded)
 
     # -- pretraining -------------------------------------------------------------------------------------
     def forward_pretrain(self, x: torch.Tensor, person_valid: torch.Tensor,
                          generator: torch.Generator | None = None,
-                         occlusion: torch.Tensor | None = None) -> PretrainOutput:
+                         occlusion: torch.Tensor | None = None,
+                         present: torch.Tensor | None = None) -> PretrainOutput:
         """x (N, M, T, V, C) standardised, person_valid (N, M) bool -> PretrainOutput (loss on masked
         coordinates of present persons, single-step x_0 prediction at a random t). `occlusion` (N, M, T, V)
-        bool replaces the paper's Mt/Mj mask for this batch (an occlusion pattern; every frame is kept)."""
+        bool replaces the paper's Mt/Mj mask for this batch (an occlusion pattern; every frame is kept).
+        `present` (N, M, T) bool: the frames where each person has data (None = all); with
+        model.padding_mask the others get no noise, no loss and no weight as keys (see ModelConfig)."""
         _check_batch(x, person_valid, self.num_joints, self.in_channels, self.tuple_len)
         n, m, t_len, v, c = x.shape
         rows = _present_rows(person_valid)  # (B,)
@@ -116,18 +120,32 @@ class DCMAE(nn.Module):
                 raise ValueError(f"occlusion must be ({n}, {m}, {t_len}, {v}) bool, got {tuple(occlusion.shape)}")
             removed = occlusion.reshape(n * m, t_len, v)[rows]  # (B, T, V)
             keep = None
+        # Padding (model.padding_mask): frames where the person is absent, and the dropped frames' tokens.
+        padded = absent = None
+        if self.model_cfg.padding_mask:
+            absent = torch.zeros(rows.numel(), t_len, dtype=torch.bool, device=x.device)  # (B, T)
+            if present is not None:
+                if present.shape != (n, m, t_len) or present.dtype != torch.bool:
+                    raise ValueError(f"present must be ({n}, {m}, {t_len}) bool, got {tuple(present.shape)}")
+                absent = ~present.reshape(n * m, t_len)[rows]  # (B, T)
+            padded = absent.clone()
+            if keep is not None:
+                padded |= ~torch.zeros_like(absent).scatter_(1, keep, True)  # (B, T) absent or dropped
+        scored = removed if absent is None else removed & ~absent[..., None]  # (B, T, V) entries in the loss
         x_t = t = None
         if self.schedule is not None:
             t = self.schedule.sample_timesteps(n, generator, x.device).repeat_interleave(m)[rows]  # (B,)
             noise = _randn((n * m, t_len, v, c), generator, x.device, x.dtype)[rows]  # (B, T, V, C)
             x_t = self.schedule.add_noise(x0, noise, t)  # (B, T, V, C)
+            if absent is not None:
+                x_t = torch.where(absent[..., None, None], x0, x_t)  # (B, T, V, C) absent frames: no noise
         prior = interp_prior(x0, removed) if self.decoder.fill_prior else None  # (B, T, V, C + 3)
         memory = self.forward_encoder(x0, removed, keep)  # (B, T, V, D)
-        pred = self.forward_decoder(memory, removed, x_t, t, x0, prior)  # (B, T, V, C)
+        pred = self.forward_decoder(memory, removed, x_t, t, x0, prior, padded)  # (B, T, V, C)
         floor = self.model_cfg.relative_loss_floor
-        loss = masked_mse(pred, x0, removed)
+        loss = masked_mse(pred, x0, scored)
         if prior is not None and floor > 0:  # + the error relative to interpolation (see ModelConfig)
-            loss = loss + relative_masked_mse(pred, x0, removed, prior[..., :c], floor)
+            loss = loss + relative_masked_mse(pred, x0, scored, prior[..., :c], floor)
         pred_full = pred.new_zeros(n * m, t_len, v, c).index_copy(0, rows, pred).view(n, m, t_len, v, c)
         removed_full = torch.zeros(n * m, t_len, v, dtype=torch.bool, device=x.device)
         removed_full[rows] = removed
@@ -139,7 +157,7 @@ class DCMAE(nn.Module):
                     method: Literal["one_step", "iterative"] = "one_step", num_steps: int = 50,
                     generator: torch.Generator | None = None,
                     callback: Callable[[int, int], None] | None = None,
-                    prior: torch.Tensor | None = None) -> torch.Tensor:
+                    prior: torch.Tensor | None = None, present: torch.Tensor | None = None) -> torch.Tensor:
         """Fill the removed (N, M, T, V) entries of x (N, M, T, V, C); other entries are returned unchanged.
 
         "one_step": x_0 predicted from t = T with the removed coordinates started from pure noise (the
@@ -147,7 +165,9 @@ class DCMAE(nn.Module):
         diffusion both are one pass with the mask token. The encoder sees all frames, removed joints as its
         mask embedding. `callback(done, total)` is called after each decoder pass (it may raise to cancel).
         Call `eval()` first for inference statistics. `prior` (N, M, T, V, C + 3): the interpolation prior
-        (fill_prior models) when the caller computed it on more frames than x holds.
+        (fill_prior models) when the caller computed it on more frames than x holds. `present` (N, M, T) bool:
+        the frames where each person has data; with model.padding_mask the others are no keys of temporal
+        attention, as in pretraining (None: every frame is).
         """
         _check_batch(x, person_valid, self.num_joints, self.in_channels, self.tuple_len)
         n, m, t_len, v, c = x.shape
@@ -165,11 +185,14 @@ class DCMAE(nn.Module):
             pp = prior.reshape(n * m, t_len, v, -1)[rows]  # (B, T, V, C + 3)
         else:  # computed once here, not in every sampling step
             pp = interp_prior(xp, rp) if self.decoder.fill_prior else None
+        padded = None
+        if self.model_cfg.padding_mask and present is not None:
+            padded = ~present.reshape(n * m, t_len)[rows]  # (B, T) frames where the person is absent
         memory = self.forward_encoder(xp, rp, None)  # (B, T, V, D)
         if self.schedule is None:
             if method == "iterative":
                 log.info("diffusion is off in this model: iterative reconstruction is one mask-token pass")
-            pred = self.forward_decoder(memory, rp, None, None, xp, pp)
+            pred = self.forward_decoder(memory, rp, None, None, xp, pp, padded)
             steps = [0]
         else:
             if method == "one_step":
@@ -179,7 +202,7 @@ class DCMAE(nn.Module):
             x_t = _randn((n * m, t_len, v, c), generator, x.device, x.dtype)[rows]  # (B, T, V, C) pure noise
             for i, t in enumerate(steps):
                 tt = torch.full((xp.shape[0],), t, dtype=torch.long, device=x.device)  # (B,)
-                pred = self.forward_decoder(memory, rp, x_t, tt, xp, pp)  # (B, T, V, C)
+                pred = self.forward_decoder(memory, rp, x_t, tt, xp, pp, padded)  # (B, T, V, C)
                 t_prev = steps[i + 1] if i + 1 < len(steps) else 0
                 if t_prev > 0:
                     x_t = self.schedule.step(pred, t, t_prev, x_t, generator)
@@ -205,12 +228,6 @@ class DCMAEClassifier(nn.Module):
         self.head = nn.Linear(encoder.out_dim, num_classes)
         nn.init.xavier_normal_(self.head.weight)
         nn.init.zeros_(self.head.bias)
-
-    @classmethod
-    def from_config(cls, model_cfg: ModelConfig, num_classes: int, num_joints: int, in_channels: int = 3,
-                    **_unused: int) -> DCMAEClassifier:
-        """A fresh classifier (encoder not pretrained); extra keywords (num_persons, ...) are ignored."""
-        return cls(STTAEncoder(model_cfg, num_joints, in_channels), num_classes, model_cfg.head_dropout)
 
     def features(self, x: torch.Tensor, person_valid: torch.Tensor) -> torch.Tensor:
         """x (N, M, T, V, C), person_valid (N, M) bool -> pooled features (N, D)."""

@@ -3,8 +3,11 @@
 Input grid (B, T, V, D): encoder features projected to D at visible positions; at removed positions the
 embedding of the noised coordinates x_t (diffusion) or a learned mask token (SkeletonMAE, diffusion off);
 plus learned temporal and spatial position embeddings and, with diffusion, a sinusoidal timestep embedding
-through a small MLP. The cross-attention memory is the projected encoder grid (a learned token in dropped
-frames) with the same position embeddings.
+through a small MLP, which conditions the queries only. The cross-attention keys and values come from the
+memory: the projected encoder grid (a learned token in dropped frames) plus the same position embeddings,
+without the timestep (paper eq. 5–6 take K and V from the encoder's features). `model.timestep_in_memory`
+restores the first implementation, which added the timestep to the memory too (checkpoints saved before the
+key existed keep it; config.LEGACY_VALUES).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from torch.utils.checkpoint import checkpoint
 from dcmae_core.baselines import PRIOR_FEATURES
 from dcmae_core.config import ModelConfig
 from dcmae_core.model.cross_attention import CSTTABlock
+from dcmae_core.model.stta import TOKEN_KERNEL
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -39,6 +43,7 @@ class DCMAEDecoder(nn.Module):
         d = cfg.decoder_dim
         self.diffusion, self.num_frames, self.dim = cfg.diffusion, num_frames, d
         self.cross_attention = cfg.cross_attention
+        self.timestep_in_memory = cfg.timestep_in_memory
         self.encoder_proj = nn.Linear(encoder_dim, d)  # encoder features -> decoder width
         self.dropped_token = nn.Parameter(torch.zeros(d))  # memory where whole frames were dropped
         self.pos_time = nn.Parameter(torch.zeros(num_frames, d))  # learned temporal position embedding
@@ -51,9 +56,14 @@ class DCMAEDecoder(nn.Module):
         else:
             self.mask_token = nn.Parameter(torch.zeros(d))  # SkeletonMAE: removed positions get a token
             nn.init.trunc_normal_(self.mask_token, std=0.02)
+        if cfg.decoder_stta == "full":  # the encoder's STTA block at width d (ModelConfig.decoder_stta)
+            heads, kernel = cfg.encoder_heads, TOKEN_KERNEL
+            qk = max(1, round(d * cfg.encoder_qk_dims[-1] / cfg.encoder_dims[-1]))
+        else:
+            heads, qk, kernel = cfg.decoder_stta_heads, cfg.decoder_qk_dim, cfg.decoder_token_kernel
         self.blocks = nn.ModuleList(
-            CSTTABlock(d, cfg.decoder_heads, cfg.decoder_stta_heads, cfg.decoder_qk_dim, cfg.tuple_len,
-                       num_joints, cfg.decoder_token_kernel, cross_attention=cfg.cross_attention)
+            CSTTABlock(d, cfg.decoder_heads, heads, qk, cfg.tuple_len, num_joints, kernel,
+                       cross_attention=cfg.cross_attention)
             for _ in range(cfg.decoder_depth)
         )
         self.norm = nn.LayerNorm(d)
@@ -108,17 +118,22 @@ class DCMAEDecoder(nn.Module):
         return torch.cat([torch.stack(values, dim=-2), prior[..., c:]], dim=-1)
 
     def forward(self, memory: torch.Tensor, removed: torch.Tensor, x_t: torch.Tensor | None = None,
-                t: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> torch.Tensor:
+                t: torch.Tensor | None = None, prior: torch.Tensor | None = None,
+                padded: torch.Tensor | None = None) -> torch.Tensor:
         """memory (B, T, V, D) from `memory`; removed (B, T, V) bool; x_t (B, T, V, C) noised coordinates and
         t (B,) timesteps (diffusion only); prior (B, T, V, C + 3) from `baselines.interp_prior` (fill_prior
-        only) -> predicted x_0 (B, T, V, C)."""
+        only); padded (B, T) bool, True = the memory of that frame is padding, no key for temporal attention
+        (None: every frame is a key) -> predicted x_0 (B, T, V, C)."""
         pos = self.positions(memory.shape[1]).to(memory.dtype)  # (T, V, D)
+        z = memory + pos  # (B, T, V, D): keys and values, the encoder's features with positions (eq. 5-6)
         if self.diffusion:
             if x_t is None or t is None:
                 raise ValueError("the diffusion decoder needs the noised coordinates x_t and timesteps t")
             masked = self.coord_embed(x_t)  # (B, T, V, D)
             temb = self.time_embed(timestep_embedding(t, self.dim).to(memory.dtype))  # (B, D)
-            pos = pos + temb[:, None, None, :]  # (B, T, V, D)
+            pos = pos + temb[:, None, None, :]  # (B, T, V, D): the timestep conditions the queries
+            if self.timestep_in_memory:
+                z = memory + pos  # (B, T, V, D)
         else:
             masked = self.mask_token.to(memory.dtype).expand_as(memory)
         if self.fill_prior:
@@ -127,12 +142,15 @@ class DCMAEDecoder(nn.Module):
             prior = self.skeleton_fill(prior.to(memory.dtype))
             masked = masked + self.prior_embed(prior)  # (B, T, V, D)
         h = torch.where(removed[..., None], masked, memory) + pos  # (B, T, V, D)
-        z = memory + pos  # (B, T, V, D)
         b, t, v, d = z.shape
         zt = z.transpose(1, 2).reshape(b * v, t, d) if self.cross_attention else None  # (B*V, T, D) per joint
+        keep = None
+        if padded is not None and self.cross_attention:
+            keep = ~padded | padded.all(dim=1, keepdim=True)  # (B, T); a row with no real frame keeps all
+            keep = keep[:, None, :].expand(b, v, t).reshape(b * v, t)  # (B*V, T) per joint, as zt
         recompute = self.checkpoint_blocks and self.training and torch.is_grad_enabled()
         for block in self.blocks:
-            h = checkpoint(block, h, z, zt, use_reentrant=False) if recompute else block(h, z, zt)
+            h = checkpoint(block, h, z, zt, keep, use_reentrant=False) if recompute else block(h, z, zt, keep)
         out = self.head(self.norm(h))  # (B, T, V, C)
         if self.fill_prior:
             out = out + prior[..., : out.shape[-1]].to(out.dtype)  # interpolation + the learned correction

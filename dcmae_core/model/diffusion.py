@@ -18,10 +18,13 @@ from dcmae_core.config import DiffusionConfig
 from dcmae_core.model.masking import _rand, _randn
 
 
-def linear_betas(num_steps: int, beta_start: float, beta_end: float) -> np.ndarray:
-    """(T,) float64. beta_start/end are given for T = 1000 and scaled by 1000/T (improved-diffusion), so that
-    ᾱ_T stays near 0 for every T (Table 8: 500..1250; tests use T = 50)."""
-    scale = 1000.0 / num_steps
+def linear_betas(num_steps: int, beta_start: float, beta_end: float, rescale: bool = False) -> np.ndarray:
+    """(T,) float64, β rising linearly from beta_start to beta_end over T steps (DDPM; SPEC §3, the paper's
+    Table 8 varies T with this range fixed, so a larger T adds more noise: ᾱ_T ≈ exp(−T·(β_1+β_T)/2)).
+
+    rescale: improved-diffusion's habit of scaling the range by 1000/T, so that ᾱ_T (and the noise at every
+    relative step t/T) hardly changes with T; T then changes only the step count, not the noise."""
+    scale = 1000.0 / num_steps if rescale else 1.0
     betas = np.linspace(beta_start * scale, beta_end * scale, num_steps, dtype=np.float64)
     return np.clip(betas, 0.0, 0.999)
 
@@ -39,11 +42,11 @@ class NoiseSchedule:
     """DDPM forward process x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε (eq. 3) and its posterior for sampling."""
 
     def __init__(self, num_steps: int = 1000, schedule: Literal["linear", "cosine"] = "linear",
-                 beta_start: float = 1e-4, beta_end: float = 0.02) -> None:
+                 beta_start: float = 1e-4, beta_end: float = 0.02, rescale: bool = False) -> None:
         if num_steps < 1:
             raise ValueError(f"num_steps must be at least 1, got {num_steps}")
         if schedule == "linear":
-            betas = linear_betas(num_steps, beta_start, beta_end)
+            betas = linear_betas(num_steps, beta_start, beta_end, rescale)
         elif schedule == "cosine":
             betas = cosine_betas(num_steps)
         else:
@@ -61,7 +64,11 @@ class NoiseSchedule:
 
     @classmethod
     def from_config(cls, cfg: DiffusionConfig) -> NoiseSchedule:
-        return cls(cfg.num_steps, cfg.schedule, cfg.beta_start, cfg.beta_end)
+        return cls(cfg.num_steps, cfg.schedule, cfg.beta_start, cfg.beta_end, cfg.beta_scaling == "rescaled")
+
+    def snr(self, t: int) -> float:
+        """Signal-to-noise ratio ᾱ_t / (1 − ᾱ_t) of x_t, for t in 1..T."""
+        return float(self.alpha_bar[t] / (1.0 - self.alpha_bar[t]))
 
     # -- helpers ---------------------------------------------------------------------------------------
     @staticmethod

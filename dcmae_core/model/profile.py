@@ -21,7 +21,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from dcmae_core.config import Config
-from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
+from dcmae_core.model.factory import build_classifier, build_dcmae
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +102,8 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
         keep_freed_memory()  # as the training commands run (runs.keep_freed_memory)
     torch.manual_seed(seed)
     t_len, m, v, c = cfg.data.num_frames, num_persons, num_joints, in_channels
-    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=v, num_persons=m, in_channels=c,
-                  num_frames=t_len, parents=tuple(range(-1, v - 1))).to(dev)  # a chain: sizes as any tree
-    clf = DCMAEClassifier(model.encoder, num_classes).to(dev)
+    model = build_dcmae(cfg, v, m, c, parents=tuple(range(-1, v - 1))).to(dev)  # a chain: sizes as any tree
+    clf = build_classifier(cfg, model.encoder, num_classes).to(dev)
     n_enc, n_dec, n_head = count_params(model.encoder), count_params(model.decoder), count_params(clf.head)
     out: dict[str, Any] = {
         "preset_frames": t_len, "num_joints": v, "num_persons": m, "device": str(dev),

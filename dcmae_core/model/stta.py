@@ -48,6 +48,14 @@ def sinusoid_table(num_positions: int, dim: int) -> torch.Tensor:
     return table
 
 
+def conv1x1(in_dim: int, out_dim: int) -> nn.Linear:
+    """A 1x1 conv as a matmul, initialised as STTFormer's `conv_init`: kaiming normal (fan-out), zero bias."""
+    layer = nn.Linear(in_dim, out_dim)
+    nn.init.kaiming_normal_(layer.weight, mode="fan_out")  # Linear weight (out, in): fan-out = out_dim
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 def batch_norm(x: torch.Tensor, bn: nn.BatchNorm1d) -> torch.Tensor:
     """BatchNorm over the last (channel) axis of a channels-last tensor (..., D)."""
     return bn(x.reshape(-1, x.shape[-1])).view(x.shape)
@@ -58,7 +66,7 @@ class LinearBN(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int) -> None:
         super().__init__()
-        self.linear = nn.Linear(in_dim, out_dim)
+        self.linear = conv1x1(in_dim, out_dim)
         self.bn = nn.BatchNorm1d(out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -144,7 +152,7 @@ class STTABlock(nn.Module):
         self.in_dim, self.out_dim, self.qk_dim, self.num_heads = in_dim, out_dim, qk_dim, num_heads
         pos = sinusoid_table(num_tokens, in_dim)[:, None, :]  # (L, 1, D_in)
         self.register_buffer("pos", pos, persistent=False)
-        self.qk = nn.Linear(in_dim, 2 * num_heads * qk_dim)  # q and k fused in one matmul
+        self.qk = conv1x1(in_dim, 2 * num_heads * qk_dim)  # q and k fused in one matmul
         self.alpha = nn.Parameter(torch.ones(num_heads))  # learned scale of the tanh map (init 1)
         # Learned per-head map, stored as (H, L_out, L_in) so that the value product needs no transpose.
         self.att0 = nn.Parameter(torch.full((num_heads, num_tokens, num_tokens), 1.0 / num_tokens))
@@ -193,15 +201,26 @@ class STTAEncoder(nn.Module):
         self.tuple_len, self.num_joints, self.in_channels = cfg.tuple_len, num_joints, in_channels
         self.num_tokens = cfg.tuple_len * num_joints
         self.out_dim = cfg.encoder_dims[-1]
-        self.stem = nn.Linear(in_channels, cfg.stem_dim)
+        self.stem = conv1x1(in_channels, cfg.stem_dim)
         self.stem_bn = nn.BatchNorm1d(cfg.stem_dim)
-        self.mask_embed = nn.Parameter(torch.zeros(cfg.stem_dim))
+        self.mask_embed: nn.Parameter | None = nn.Parameter(torch.zeros(cfg.stem_dim))
         nn.init.normal_(self.mask_embed, std=0.02)
+        self._register_load_state_dict_pre_hook(self._skip_dropped_mask_embed)
         dims = [cfg.stem_dim, *cfg.encoder_dims]
         self.blocks = nn.ModuleList(
             STTABlock(dims[i], dims[i + 1], cfg.encoder_qk_dims[i], cfg.encoder_heads, self.num_tokens)
             for i in range(len(cfg.encoder_dims))
         )
+
+    def drop_mask_embed(self) -> STTAEncoder:
+        """Remove the mask embedding (an encoder that never sees masked joints: the classifier's); -> self."""
+        self.mask_embed = None
+        return self
+
+    def _skip_dropped_mask_embed(self, state_dict, prefix, *_args) -> None:
+        """Checkpoints saved before `drop_mask_embed` existed carry the classifier's unused mask embedding."""
+        if self.mask_embed is None:
+            state_dict.pop(prefix + "mask_embed", None)
 
     def forward_tokens(self, x: torch.Tensor, removed: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, V, C), removed (B, T, V) bool or None -> features (B, L, P, D)."""
@@ -210,6 +229,8 @@ class STTAEncoder(nn.Module):
                              f"got {tuple(x.shape)}")
         h = self.stem(to_tokens(x, self.tuple_len))  # (B, L, P, D0)
         if removed is not None:
+            if self.mask_embed is None:
+                raise ValueError("this encoder has no mask embedding (a classifier's): it cannot take masked joints")
             m = to_tokens(removed[..., None], self.tuple_len)  # (B, L, P, 1) bool
             h = torch.where(m, self.mask_embed.to(h.dtype), h)
         h = F.leaky_relu(batch_norm(h, self.stem_bn), 0.1)
