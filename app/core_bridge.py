@@ -116,7 +116,7 @@ def export_skeleton(seq: Sequence, data: np.ndarray, path: str | Path, filled: n
     which the joints where `filled` (M, T, V) bool is True take `data`, are marked not tracked and get projected
     pixels; every other number stays as the file had it (its digits, CRLF). A JSON sidecar (same name + .json)
     lists the filled entries with `about` (method, checkpoint); returns its path."""
-    from dcmae_core.data import ntu_write, preprocess
+    from dcmae_core.data import preprocess
 
     if not isinstance(seq.handle, _Handle):
         raise ValueError("this sequence was not read from a .skeleton file; export it as .npy instead")
@@ -125,15 +125,8 @@ def export_skeleton(seq: Sequence, data: np.ndarray, path: str | Path, filled: n
     filled = np.zeros(data.shape[:3], bool) if filled is None else np.asarray(filled, bool)  # (M, T, V)
     if filled.shape != data.shape[:3]:
         raise ValueError(f"filled {filled.shape} does not match the sequence {data.shape[:3]}")
-    skel, pre = seq.handle.skeleton, seq.handle.pre
-    full = np.array(pre.data, dtype=np.float32, copy=True)  # (M, T, V, C)
-    full[..., :3] = data
-    restored = preprocess.restore_skeleton(skel, pre, full)
-    per_body = [np.zeros(b.tracking.shape, bool) for b in skel.bodies]  # (n_k, V) per body of the file
-    for s, f, k, row in preprocess.body_rows(skel, pre):
-        per_body[k][row] |= filled[s, f]
-    return ntu_write.write_filled_skeleton(Path(path), skel, [b.xyz for b in restored.bodies], per_body,
-                                           dict(about or {}), list(seq.joint_names))
+    return preprocess.write_filled_file(Path(path), seq.handle.skeleton, seq.handle.pre, data, filled,
+                                        dict(about or {}), list(seq.joint_names))
 
 
 def read_back(path: str | Path) -> Sequence:

@@ -76,6 +76,13 @@ def test_reconstruct_writes_a_valid_ntu_file_and_npy(finetuned, tmp_path):
     assert rec.num_frames == src.num_frames and len(rec.bodies) == len(src.bodies)
     assert any(not np.allclose(a.xyz, b.xyz, atol=1e-3) for a, b in zip(src.bodies, rec.bodies)), "nothing filled"
     assert json.loads((tmp_path / "mask.json").read_text())
+    # the filled joints say so: not tracked (state 0) in the file, listed in the sidecar, CRLF like NTU files
+    side = json.loads((tmp_path / "rec.skeleton.json").read_text())
+    assert side["method"] == "one_step" and side["num_filled"] > 0
+    for frame, body, joint in side["entries"]:
+        assert rec.bodies[body].tracking[list(rec.bodies[body].frames).index(frame), joint] == 0
+    assert sum(int((b.tracking == 0).sum()) for b in rec.bodies) >= side["num_filled"]
+    assert b"\r\n" in out.read_bytes()[:200]
     assert main(["reconstruct", str(FILE), "-o", str(tmp_path / "rec.npy"), "--checkpoint", str(finetuned)]) == 0
     arr = np.load(tmp_path / "rec.npy")
     assert arr.ndim == 4 and arr.shape[2:] == (25, 3) and np.isfinite(arr).all()

@@ -127,8 +127,7 @@ def _load_sample(path: str):
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    from dcmae_core.data.ntu import write_skeleton
-    from dcmae_core.data.preprocess import restore_skeleton
+    from dcmae_core.data.preprocess import write_filled_file
     from dcmae_core.inference import Predictor
     from dcmae_core.mask_spec import parse_mask_spec
 
@@ -146,7 +145,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     if out.suffix == ".npy":
         np.save(out, filled.astype(np.float32))
     else:
-        write_skeleton(out, restore_skeleton(ntu[0], ntu[1], filled))
+        about = {"method": args.method, "mask": args.mask, "seed": args.seed,
+                 "checkpoint": None if args.method == "interpolate" else str(args.checkpoint or "bundled")}
+        write_filled_file(out, ntu[0], ntu[1], filled, removed, about, list(layout.joint_names))
     if args.save_mask:
         Path(args.save_mask).write_text(json.dumps({"spec": args.mask, "seed": args.seed,
                                                     "shape": list(removed.shape),

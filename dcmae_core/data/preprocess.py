@@ -178,3 +178,24 @@ def restore_skeleton(skel: Skeleton, pre: Preprocessed, data: np.ndarray) -> Ske
     for s, f, k, row in body_rows(skel, pre):
         out.bodies[k].xyz[row] = data[s, f, :, :3].astype(np.float64) + pre.origin
     return out
+
+
+def write_filled_file(path, skel: Skeleton, pre: Preprocessed, data: np.ndarray, filled: np.ndarray,
+                      about: dict, joint_names: list[str] | None = None):
+    """Write `data` (M, T, V, 3) centred metres (the preprocessed sample's frames) back into the file `skel` it
+    came from, as a .skeleton in which the joints where `filled` (M, T, V) bool is True take `data`, are marked
+    not tracked and get projected pixels; every other number stays as the file had it (its digits, CRLF). A JSON
+    sidecar (same name + .json) lists the filled entries with `about` (method, checkpoint); returns its path."""
+    from dcmae_core.data import ntu_write
+
+    filled = np.asarray(filled, bool)
+    if data.shape[:3] != pre.data.shape[:3] or filled.shape != data.shape[:3]:
+        raise ValueError(f"data {data.shape} / filled {filled.shape} do not match the sample {pre.data.shape}")
+    full = np.array(pre.data, dtype=np.float32, copy=True)  # (M, T, V, C)
+    full[..., :3] = data[..., :3]
+    restored = restore_skeleton(skel, pre, full)
+    per_body = [np.zeros(b.tracking.shape, bool) for b in skel.bodies]  # (n_k, V) per body of the file
+    for s, f, k, row in body_rows(skel, pre):
+        per_body[k][row] |= filled[s, f]
+    return ntu_write.write_filled_skeleton(path, skel, [b.xyz for b in restored.bodies], per_body, dict(about),
+                                           joint_names)
