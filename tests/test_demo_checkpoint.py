@@ -1,5 +1,6 @@
-"""The bundled demo checkpoint (assets/demo/dcmae_demo.pt): it loads, it recognises fresh clips of held-out
-performers, and its reconstruction of removed joints beats filling them from the neighbouring frames."""
+"""The bundled demo checkpoint (dcmae_core/resources/checkpoints/dcmae_demo.pt): it loads, it recognises fresh
+clips of held-out performers, and its reconstruction of removed joints beats filling them from the neighbouring
+frames."""
 
 from __future__ import annotations
 

@@ -20,13 +20,13 @@ import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from dcmae_core.data import splits as splits_mod
 from dcmae_core.layout import Layout
+from dcmae_core.resources import bundled
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +257,7 @@ def excluded_names() -> set[str]:
     """The union of the official NTU-60 and NTU-120 lists of samples without skeletons."""
     names: set[str] = set()
     for fname in MISSING_LISTS:
-        text = resources.files("dcmae_core.resources").joinpath(fname).read_text(encoding="utf-8")
+        text = bundled(fname).read_text(encoding="utf-8")
         names.update(tok for tok in text.split() if tok.startswith("S") and len(tok) == 20)
     return names
 
