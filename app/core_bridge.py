@@ -126,11 +126,6 @@ def export_skeleton(seq: Sequence, data: np.ndarray, path: str | Path) -> None:
     ntu.write_skeleton(Path(path), out)
 
 
-def read_back(path: str | Path) -> Sequence:
-    """Load an exported file again (used to verify exports)."""
-    return load_sequence(path)
-
-
 def _entry_fields(name: str) -> dict:
     from dcmae_core.data import ntu
 

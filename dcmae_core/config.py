@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
-
-import tomllib
 
 from dcmae_core.resources import bundled
 

@@ -108,8 +108,8 @@ class CacheWriter:
         (self.root / "meta.json").unlink(missing_ok=True)  # unfinished again until finalize
         with open(data, "ab") as fh:
             fh.truncate(end * 4)  # drop bytes of a sample whose journal line never got written
-        self._data = open(data, "ab")  # noqa: SIM115 - closed in close()
-        self._journal = open(journal, "a", encoding="utf-8")  # noqa: SIM115
+        self._data = open(data, "ab")  # closed in close()
+        self._journal = open(journal, "a", encoding="utf-8")
         self._end = end
 
     def add(
@@ -227,7 +227,7 @@ def compute_stats(root: Path, index: np.ndarray, dataset: str, split_names, shap
     masks = train_masks(index, dataset, tuple(split_names))
     acc = {s: np.zeros((3, c)) for s in split_names}  # count, sum, sum of squares per channel
     # Plain reads, not a memory map: mapped pages would count as this process's resident memory.
-    fh = open(root / "data.bin", "rb")  # noqa: SIM115 - closed below
+    fh = open(root / "data.bin", "rb")  # closed below
     for i, row in enumerate(index):
         users = [s for s in split_names if masks[s][i]]
         if not users:

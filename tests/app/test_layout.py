@@ -161,7 +161,7 @@ class _Wheel:
     def __init__(self, dy: int) -> None:
         self.dy = dy
 
-    def angleDelta(self) -> QPoint:  # noqa: N802 - Qt's name
+    def angleDelta(self) -> QPoint:  # Qt's name
         return QPoint(0, self.dy)
 
 
