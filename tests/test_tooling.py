@@ -35,3 +35,15 @@ def test_ruff_passes():
         pytest.skip("ruff is not installed (it comes with the dev extra)")
     done = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1000:]
+
+
+def test_make_test_fast_leaves_out_the_slow_tests():
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    # -n prints the commands without running them (nor the install steps before them)
+    fast = subprocess.run([make, "-n", "test-fast"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    full = subprocess.run([make, "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert fast.returncode == 0 and full.returncode == 0, fast.stderr + full.stderr
+    assert '-m pytest -q -m "not slow"' in fast.stdout
+    assert "-m pytest -q\n" in full.stdout  # `make test` still runs everything

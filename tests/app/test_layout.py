@@ -236,6 +236,7 @@ def test_clamp_rect_and_fit_to_screen(qtbot, laptop):
     assert not docking.fit_to_screen(w)  # already inside: unchanged
 
 
+@pytest.mark.slow
 def test_screenshot_is_exactly_the_size_asked(tmp_path):
     import os
     import subprocess
