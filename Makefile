@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint demo bench clean sysdeps
+.PHONY: run test test-fast lint demo bench clean sysdeps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 
 test: sysdeps $(STAMP)
 	$(PY) -m pytest -q
+
+# everything but the tests marked slow (training runs, subprocesses, screenshots): under a minute on 2 cores
+test-fast: sysdeps $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -12,9 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-os.environ.setdefault("QT_API", "pyside6")
-
 ROOT = Path(__file__).resolve().parent
 SAMPLES = ROOT / "assets" / "samples"
 log = logging.getLogger("dcmae_studio")

@@ -129,11 +129,6 @@ def export_skeleton(seq: Sequence, data: np.ndarray, path: str | Path, filled: n
                                         dict(about or {}), list(seq.joint_names))
 
 
-def read_back(path: str | Path) -> Sequence:
-    """Load an exported file again (used to verify exports)."""
-    return load_sequence(path)
-
-
 def _entry_fields(name: str) -> dict:
     from dcmae_core.data import ntu
 

@@ -309,11 +309,11 @@ class MainWindow(QMainWindow):
         return self.left.view
 
     # Qt events --------------------------------------------------------------------------------------------
-    def dragEnterEvent(self, ev) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, ev) -> None:  # Qt override
         if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
             ev.acceptProposedAction()
 
-    def dropEvent(self, ev) -> None:  # noqa: N802
+    def dropEvent(self, ev) -> None:
         for url in ev.mimeData().urls():
             if not url.isLocalFile():
                 continue
@@ -357,7 +357,7 @@ class MainWindow(QMainWindow):
         if dock.isFloating() and was_hidden:
             docking.place_floating(dock, docking.available_geometry(self))
 
-    def closeEvent(self, ev) -> None:  # noqa: N802
+    def closeEvent(self, ev) -> None:
         self.player.set_playing(False)
         self.live_panel.shutdown()
         self.training_panel.shutdown()

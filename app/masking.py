@@ -17,12 +17,6 @@ def _check_present(present: np.ndarray) -> np.ndarray:
     return present
 
 
-def empty_mask(present: np.ndarray, num_joints: int) -> np.ndarray:
-    """(M, T, V) all False."""
-    m, t = _check_present(present).shape
-    return np.zeros((m, t, num_joints), dtype=bool)
-
-
 def part_mask(present: np.ndarray, num_joints: int, joints: list[int] | tuple[int, ...] | np.ndarray,
               frames: tuple[int, int] | None = None, persons: list[int] | None = None) -> np.ndarray:
     """Mask the given joints in frames [start, stop) (all frames if None) of the given persons (all if

@@ -12,12 +12,10 @@ T0 = time.perf_counter()
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "ntu_samples" / "S001C003P008R002A058.skeleton"

@@ -1,7 +1,7 @@
 """Single-bit flips of a checkpoint re-saved with its checksum: how many are refused, how many load unchanged,
 how many load changed (must be 0); and what the checksum costs on load.
 
-    python bench/bench_bit_flips.py assets/demo/dcmae_demo.pt --flips 200
+    python bench/bench_bit_flips.py dcmae_core/resources/checkpoints/dcmae_demo.pt --flips 200
 """
 
 from __future__ import annotations

@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dcmae_core.data.ntu import parse_sample_name, read_skeleton  # noqa: E402
-from dcmae_core.data.preprocess import preprocess_skeleton  # noqa: E402
-from dcmae_core.data.splits import NTU60_XSUB_TRAIN  # noqa: E402
-from dcmae_core.data.synth import corpus_names, write_corpus  # noqa: E402
+from dcmae_core.data.ntu import parse_sample_name, read_skeleton
+from dcmae_core.data.preprocess import preprocess_skeleton
+from dcmae_core.data.splits import NTU60_XSUB_TRAIN
+from dcmae_core.data.synth import corpus_names, write_corpus
 
 
 def resample(data: np.ndarray, length: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Configuration: nested dataclasses, presets as TOML files, strict `section.key=value` overrides.
 
-Resolution order: dataclass defaults < preset file (assets/configs/NAME.toml) < command-line overrides.
+Resolution order: dataclass defaults < preset file (dcmae_core/resources/configs/NAME.toml) < command-line overrides.
 Unknown sections or keys and values of the wrong type are errors that list what is valid.
 """
 
@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-import tomllib
+from dcmae_core.resources import bundled
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "assets" / "configs"
+PRESET_DIR = bundled("configs")
 
 
 class ConfigError(ValueError):

@@ -20,6 +20,7 @@ from dcmae_core.data.transforms import crop_resize, presence, standardise
 from dcmae_core.layout import LAYOUTS, Layout, joint_map
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.model.factory import models_from_checkpoint
+from dcmae_core.resources import bundled
 from dcmae_core.runs import resolve_device
 
 __all__ = ["Predictor", "CheckpointError", "Cancelled", "DEMO_CHECKPOINT", "REAL_CHECKPOINT", "METHODS",
@@ -32,9 +33,8 @@ METHODS = {
     "interpolate": "linear interpolation",  # the baseline, no model
 }
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEMO_CHECKPOINT = ASSETS / "demo" / "dcmae_demo.pt"  # the 20-minute demo on the synthetic corpus (NTU-25)
-REAL_CHECKPOINT = ASSETS / "real" / "dcmae_real.pt"  # real people (Kinect v1): the app's and the CLI's default
+DEMO_CHECKPOINT = bundled("checkpoints", "dcmae_demo.pt")  # the 20-minute demo on the synthetic corpus (NTU-25)
+REAL_CHECKPOINT = bundled("checkpoints", "dcmae_real.pt")  # real people (Kinect v1): the app's and the CLI's default
 
 
 def default_checkpoint() -> Path:

@@ -9,10 +9,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from dcmae_core.layout import Layout  # noqa: E402
+from dcmae_core.layout import Layout
 
 PERSON_COLOURS = ("#2f7fd8", "#e08a1e")
 MASK_COLOUR = "#d62728"

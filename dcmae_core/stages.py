@@ -114,7 +114,7 @@ class StopFlag:
             except ValueError:  # not the main thread (e.g. called from a test thread): no handler
                 pass
 
-    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+    def _handle(self, signum, frame) -> None:
         log.warning("stop requested (signal %s): finishing this iteration and saving a checkpoint", signum)
         self.requested = True
 
@@ -224,7 +224,7 @@ def pretrain_loss_fn(cfg: Config, layout: Layout):
     pattern (one per batch, drawn from `gen` like everything else random in a step, so resume stays exact)."""
     patterns = parse_patterns(cfg.mask.patterns) if cfg.mask.pattern_prob > 0 else []  # bad names fail here
 
-    def loss(net, batch, gen):
+    def loss(net, batch, gen):  # finetuning draws nothing random inside the model
         occ = None
         if patterns:
             u = torch.rand((2,), generator=gen, device=gen.device)
@@ -353,7 +353,7 @@ def _finetune(cfg: Config, run_dir: Path, pretrained: str | None, resume: bool, 
         clf.eval()
         return evaluate(lambda b: clf(b["x"], b["person_valid"]), test_loader, len(data.class_names), device, amp)
 
-    def loss(net, batch, gen):  # noqa: ARG001 - finetuning draws nothing random inside the model
+    def loss(net, batch, gen):
         return classification_loss(net(batch["x"], batch["person_valid"]), batch["label"])
 
     extra = {"dcmae": pretrained_state, "pretrained_from": str(pretrained or ""),

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-os.environ.setdefault("QT_API", "pyside6")
-
-from shared_data import NTU_DERIVED, NTU_MALFORMED, NTU_META, NTU_SAMPLES, ROOT, SHARED_DATA  # noqa: E402,F401
+from shared_data import NTU_DERIVED, NTU_MALFORMED, NTU_META, NTU_SAMPLES, ROOT, SHARED_DATA  # noqa: F401
 
 
 @pytest.fixture(scope="session")

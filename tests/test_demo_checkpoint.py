@@ -1,5 +1,6 @@
-"""The bundled demo checkpoint (assets/demo/dcmae_demo.pt): it loads, it recognises fresh clips of held-out
-performers, and its reconstruction of removed joints beats filling them from the neighbouring frames."""
+"""The bundled demo checkpoint (dcmae_core/resources/checkpoints/dcmae_demo.pt): it loads, it recognises fresh
+clips of held-out performers, and its reconstruction of removed joints beats filling them from the neighbouring
+frames."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ def test_recognises_fresh_clips_of_held_out_performers(predictor, clips):
     assert np.mean(hits) >= ACCURACY_FLOOR > 5 * chance, f"top-1 {np.mean(hits):.2f} on {len(hits)} fresh clips"
 
 
+@pytest.mark.slow
 def test_reconstruction_beats_what_a_sensor_reports(predictor, clips):
     """10 % of the joints removed (the missing-joint protocol): DCMAE's one-step fill vs the zeros a sensor
     reports for lost joints (what the encoder-only arm sees). The demo model is small and briefly trained: it

@@ -68,6 +68,7 @@ def test_utd_and_kinder_gator_names():
 # ---- full imports --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # `caches`: full imports, ~7 s
 def test_full_imports_counts_and_caches(caches):
     nw = SkeletonCache.open(caches["nwucla"])
     failed = {f["name"] for f in nw.meta["failures"]}
@@ -93,6 +94,7 @@ def test_full_imports_counts_and_caches(caches):
         assert mean.shape == (3,) and np.all(std > 0.05)
 
 
+@pytest.mark.slow  # the module's `caches` fixture imports the three full datasets
 @pytest.mark.parametrize("name", ["nwucla", "utd", "kg"])
 def test_joint_order_by_bones(caches, name):
     cache = SkeletonCache.open(caches[name])
@@ -204,6 +206,7 @@ def test_csv_columns_read_by_name(tmp_path):
 # ---- merge and CLI -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # `caches`
 def test_merge_caches(tmp_path, caches):
     two = tmp_path / "two_person"  # a generic KINECT20 cache with M = 2, to check the M padding
     (two / "x").mkdir(parents=True)

@@ -99,6 +99,7 @@ def test_channel_labels_follow_spec_order():
     assert labels[75] == "p2_spine_base_x"
 
 
+@pytest.mark.slow
 def test_lsl_stream_is_listed_read_and_reconnected(motion):
     name = unique("dcmae-test")
     outlet = pylsl.StreamOutlet(mocap_stream_info(name, 2, rate=120.0))
@@ -316,6 +317,7 @@ def _live_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_live_cli_recognises_an_lsl_stream(checkpoint, motion):
     name = unique("dcmae-cli")
     outlet = pylsl.StreamOutlet(mocap_stream_info(name, 2, rate=90.0))
@@ -334,6 +336,7 @@ def test_live_cli_recognises_an_lsl_stream(checkpoint, motion):
     assert lines[-1]["event"] == "end" and lines[-1]["windows"] == len(windows)
 
 
+@pytest.mark.slow
 def test_live_cli_replay_and_bad_source(checkpoint, ntu_files, tmp_path):
     out = tmp_path / "rec.skeleton"
     proc = _live_cli("--source", f"replay:{ntu_files[0]}", "--checkpoint", str(checkpoint), "--seconds",

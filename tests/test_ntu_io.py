@@ -254,6 +254,7 @@ def _random_decimals(rng: np.random.Generator, n: int) -> list[str]:
     return toks
 
 
+@pytest.mark.slow
 def test_tokenize_across_chunks_and_threads() -> None:
     """Texts longer than one numpy pass, parsed in several threads at once (each has its own workspace)."""
     rng = np.random.default_rng(2)

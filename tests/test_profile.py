@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from dcmae_core.config import build_config
@@ -11,6 +12,7 @@ from dcmae_core.model.profile import count_gmac, profile_model
 from dcmae_core.train import main
 
 
+@pytest.mark.slow
 def test_profile_command_prints_json(capsys):
     rc = main(["profile", "--preset", "tiny", "--json", "--repeats", "1", "--batch", "2"])
     assert rc == 0

@@ -1,6 +1,6 @@
-"""The bundled real-motion checkpoint (assets/real/dcmae_real.pt): it loads as the default, it knows the two
-label sets, and on real test clips its default fill is no worse than linear interpolation on any occlusion
-pattern and clearly better where interpolation has little to go on."""
+"""The bundled real-motion checkpoint (dcmae_core/resources/checkpoints/dcmae_real.pt): it loads as the default,
+it knows the two label sets, and on real test clips its default fill is no worse than linear interpolation on any
+occlusion pattern and clearly better where interpolation has little to go on."""
 
 from __future__ import annotations
 

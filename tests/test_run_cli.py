@@ -127,6 +127,7 @@ def test_a_stopped_stage_ends_the_sweep_with_a_resume_hint(tiny_cache, tmp_path,
         experiments.run_cell(experiments.Cell("DCMAE"), cfg, tmp_path)
 
 
+@pytest.mark.slow
 def test_demo_end_to_end_writes_report_plots_and_checkpoint(tmp_path):
     out = tmp_path / "demo"
     assert main(["demo", *FAST, "--out", str(out), "--count", "40",

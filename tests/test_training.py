@@ -67,6 +67,7 @@ def _last_weights(run: Path) -> dict[str, torch.Tensor]:
     return load_checkpoint(run / "last.pt")["dcmae"]
 
 
+@pytest.mark.slow
 def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
     args = ["--preset", "tiny", "--data", str(tiny_cache), "--set", "train.pretrain_epochs=3",
             "--set", "train.checkpoint_every=2", "--set", "train.batch_size=2"]
@@ -93,6 +94,7 @@ def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
         assert torch.equal(a[k], b[k]), f"{k} differs after resume"
 
 
+@pytest.mark.slow
 def test_two_process_gloo_run(tiny_cache, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",

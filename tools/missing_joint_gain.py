@@ -1,6 +1,6 @@
 """Why zeroing a few joints raises the demo checkpoint's accuracy (issue 12, item 9; docs/demo/report.md).
 
-    python tools/missing_joint_gain.py assets/demo/dcmae_demo.pt CACHE
+    python tools/missing_joint_gain.py dcmae_core/resources/checkpoints/dcmae_demo.pt CACHE
 
 CACHE: the demo's prepared corpus (`make_corpus(OUT, 1200, 0)` of dcmae_core/demo.py, i.e. OUT/cache of a demo
 run). Classifies the test split clean and with the protocol's seeded missing joints (ratios 0, 5, 10, 20 %)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes the bundled real-motion checkpoint assets/real/dcmae_real.pt from the shared Kinect-v1 recordings
-# (README "Results on real recordings"). CPU, 2 cores: ~35 min pretraining + ~27 min finetuning + ~17 min more finetuning (quiet machine).
+# Makes the bundled real-motion checkpoint dcmae_core/resources/checkpoints/dcmae_real.pt from the shared Kinect-v1
+# recordings (README "Results on real recordings"). CPU, 2 cores: ~35 min pretraining + ~27 min finetuning + ~17 min
+# more finetuning (quiet machine).
 # Usage: bash tools/train_real_checkpoint.sh [REAL_DIR] [OUT_DIR]   (defaults: ../shared/data/real, runs/real)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +22,5 @@ $T finetune --preset real --data "$OUT/labelled" --out "$OUT/finetune_more" --pr
   --set data.window=resize --set train.finetune_epochs=30 --set optim.finetune_lr=0.001 --set train.eval_every=2
 GATE=$($PY bench/calibrate_fill_gate.py --checkpoint "$OUT/finetune/best.pt" --data "$OUT/all" --clips 200 \
   | sed -n 's/^best gate: \([0-9]*\) frames.*/\1/p')
-$T slim-checkpoint "$OUT/finetune_more/best.pt" assets/real/dcmae_real.pt --fill-gate "$GATE" \
+$T slim-checkpoint "$OUT/finetune_more/best.pt" dcmae_core/resources/checkpoints/dcmae_real.pt --fill-gate "$GATE" \
   --about "Real people: pretrained on NW-UCLA (views 1-2), UTD-MHAD (odd subjects) and Kinder-Gator; finetuned on NW-UCLA + UTD-MHAD (50 epochs, then 30 more)"

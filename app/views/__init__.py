@@ -41,7 +41,7 @@ def create_view(state: AppState, source: str = "masked", prefer_gl: bool = True)
                 from app.views.gl_view import GLSkeletonView
 
                 return GLSkeletonView(state, source)
-            except Exception as exc:  # noqa: BLE001 - any GL import/initialisation failure -> fallback
+            except Exception as exc:  # any GL import/initialisation failure -> fallback
                 why = f"the GL view failed to start ({exc})"
         log.info("2D fallback view: %s", why)
         return ProjectionView(state, source, notice=f"{NO_GL_NOTICE} Reason: {why}.")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
+import numpy as np
+import pyqtgraph.opengl as gl
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QImage, QVector3D
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-
-import numpy as np  # noqa: E402
-import pyqtgraph.opengl as gl  # noqa: E402
-from PySide6.QtCore import Signal  # noqa: E402
-from PySide6.QtGui import QImage, QVector3D  # noqa: E402
-from PySide6.QtWidgets import QVBoxLayout, QWidget  # noqa: E402
-
-from app import render  # noqa: E402
-from app.state import AppState  # noqa: E402
-from app.views.base import SkeletonViewBase  # noqa: E402
+from app import render
+from app.state import AppState
+from app.views.base import SkeletonViewBase
 
 BACKGROUND = (24, 26, 30)
 
@@ -26,20 +22,20 @@ class _PickingGLView(gl.GLViewWidget):
     clicked = Signal(float, float)
     camera_moved = Signal()
 
-    def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt override
+    def mousePressEvent(self, ev) -> None:  # Qt override
         self._press_at = ev.position()
         super().mousePressEvent(ev)
 
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+    def mouseMoveEvent(self, ev) -> None:
         super().mouseMoveEvent(ev)
         if ev.buttons():
             self.camera_moved.emit()
 
-    def wheelEvent(self, ev) -> None:  # noqa: N802
+    def wheelEvent(self, ev) -> None:
         super().wheelEvent(ev)
         self.camera_moved.emit()
 
-    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, ev) -> None:
         start = getattr(self, "_press_at", None)
         if start is not None and (ev.position() - start).manhattanLength() < 4:
             self.clicked.emit(ev.position().x(), ev.position().y())

@@ -87,16 +87,16 @@ class _Canvas(QWidget):
         self._press = None
         self._last = None
 
-    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, _ev) -> None:  # Qt override
         painter = QPainter(self)
         layers = self.view.current_layers() or []
         paint_layers(painter, QRectF(self.rect()), layers, self.view.camera, self.view._floor)
         painter.end()
 
-    def mousePressEvent(self, ev) -> None:  # noqa: N802
+    def mousePressEvent(self, ev) -> None:
         self._press = self._last = ev.position()
 
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+    def mouseMoveEvent(self, ev) -> None:
         if self._last is None:
             return
         d = ev.position() - self._last
@@ -114,12 +114,12 @@ class _Canvas(QWidget):
         self.update()
         self.view.camera_changed.emit()
 
-    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, ev) -> None:
         if self._press is not None and (ev.position() - self._press).manhattanLength() < 4:
             self.view._clicked(ev.position().x(), ev.position().y())
         self._press = self._last = None
 
-    def wheelEvent(self, ev) -> None:  # noqa: N802
+    def wheelEvent(self, ev) -> None:
         self.view.camera.distance *= 0.999 ** ev.angleDelta().y()
         self.update()
         self.view.camera_changed.emit()

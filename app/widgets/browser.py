@@ -128,7 +128,7 @@ class BrowserPanel(QWidget):
         if 0 <= row < len(self.shown):
             self.open_requested.emit(self.entries[self.shown[row]])
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event) -> None:  # Qt override
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.table.currentRow() >= 0:
             self.open_row(self.table.currentRow())
             return

@@ -19,11 +19,11 @@ class ElidedLabel(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+    def setText(self, text: str) -> None:  # Qt override
         super().setText(text)
         self.setToolTip(text)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def minimumSizeHint(self) -> QSize:  # Qt override
         fm = self.fontMetrics()
         m = self.contentsMargins()
         return QSize(fm.horizontalAdvance("x" * self.min_chars) + m.left() + m.right(),
@@ -33,7 +33,7 @@ class ElidedLabel(QLabel):
         """The text as drawn at the current width."""
         return self.fontMetrics().elidedText(self.text(), self.mode, max(self.contentsRect().width(), 0))
 
-    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, _ev) -> None:  # Qt override
         p = QPainter(self)
         align = self.alignment() or (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.style().drawItemText(p, self.contentsRect(), int(align), self.palette(), self.isEnabled(),
@@ -58,11 +58,11 @@ class PanelScroll(QScrollArea):
     def _bar(self) -> int:
         return self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def minimumSizeHint(self) -> QSize:  # Qt override
         inner = self.widget().minimumSizeHint()
         lines = self.MIN_LINES * self.fontMetrics().lineSpacing()
         return QSize(inner.width() + self._bar(), min(inner.height(), lines))
 
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self) -> QSize:  # Qt override
         inner = self.widget().sizeHint().expandedTo(self.widget().minimumSizeHint())
         return QSize(inner.width() + self._bar(), inner.height())

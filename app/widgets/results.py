@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-
-import numpy as np  # noqa: E402
-import pyqtgraph as pg  # noqa: E402
-from PySide6.QtCore import QRectF, Qt, Signal  # noqa: E402
-from PySide6.QtGui import QColor, QLinearGradient, QPainter  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QLinearGradient, QPainter
+from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -19,9 +15,9 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 
-from app import render  # noqa: E402
-from app.state import FPS, AppState  # noqa: E402
-from app.widgets.elided import ElidedLabel  # noqa: E402
+from app import render
+from app.state import AppState
+from app.widgets.elided import ElidedLabel
 
 
 class PredictionColumn(QGroupBox):
@@ -164,7 +160,7 @@ class ColorBar(QWidget):
         self.vmax = float(vmax)
         self.update()
 
-    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, _ev) -> None:  # Qt override
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(24, 26, 30))
         bar = QRectF(6, 18, 16, self.height() - 30)
@@ -180,10 +176,6 @@ class ColorBar(QWidget):
             p.drawText(QRectF(26, y - 8, self.width() - 26, 16), Qt.AlignmentFlag.AlignVCenter,
                        f"{u * self.vmax:g}")
         p.end()
-
-
-def time_label(frame: int) -> str:
-    return f"{frame / FPS:.2f} s"
 
 
 class ResultsPanel(QWidget):

@@ -45,7 +45,7 @@ class TimelineBar(QWidget):
     def x_of(self, frame: float) -> float:
         return frame / max(self._frames(), 1) * self.width()
 
-    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, _ev) -> None:  # Qt override
         p = QPainter(self)
         w, h = self.width(), self.height()
         p.fillRect(self.rect(), QColor(34, 36, 42))
@@ -81,7 +81,7 @@ class TimelineBar(QWidget):
         p.drawLine(QPointF(x, 0), QPointF(x, h))
         p.end()
 
-    def mousePressEvent(self, ev) -> None:  # noqa: N802
+    def mousePressEvent(self, ev) -> None:
         f = self.frame_at(ev.position().x())
         if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             self._drag_from = self._drag_to = f
@@ -89,7 +89,7 @@ class TimelineBar(QWidget):
             self.seek_requested.emit(f)
         self.update()
 
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+    def mouseMoveEvent(self, ev) -> None:
         f = self.frame_at(ev.position().x())
         if self._drag_from is not None:
             self._drag_to = f
@@ -97,7 +97,7 @@ class TimelineBar(QWidget):
             self.seek_requested.emit(f)
         self.update()
 
-    def mouseReleaseEvent(self, _ev) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, _ev) -> None:
         if self._drag_from is not None and self._drag_to is not None:
             lo, hi = sorted((self._drag_from, self._drag_to))
             self.range_selected.emit(lo, hi + 1)

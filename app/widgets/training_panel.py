@@ -3,16 +3,13 @@ live curves (loss, learning rate, accuracy), progress with time left, log tail, 
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-
-import pyqtgraph as pg  # noqa: E402
-from PySide6.QtCore import Signal  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -31,7 +28,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 
-from app.workers.training import CliProcess, RunOptions, available_presets, scan_runs  # noqa: E402
+from app.workers.training import CliProcess, RunOptions, available_presets, scan_runs
 
 LOG_LINES = 500  # log tail length
 

@@ -57,10 +57,10 @@ class Job(QThread):
         self.progressed.emit(float(fraction))
         return not self._cancel
 
-    def run(self) -> None:  # noqa: D401 - QThread override, runs in the worker thread
+    def run(self) -> None:  # QThread override, runs in the worker thread
         try:
             out = self._fn(self._progress)
-        except BaseException as exc:  # noqa: BLE001 - everything must reach the GUI as a message
+        except BaseException as exc:  # everything must reach the GUI as a message
             if self._cancel:
                 self.cancelled.emit()
             else:

@@ -50,7 +50,7 @@ class _Reader(QThread):
                     if self.recognizer is not None:
                         try:
                             res = self.recognizer.push(f)
-                        except Exception as exc:  # noqa: BLE001 - a bad window must not end the session
+                        except Exception as exc:  # a bad window must not end the session
                             log.exception("recognition failed")
                             s.status_changed.emit(f"recognition failed: {exc}")
                             res = None
@@ -61,13 +61,13 @@ class _Reader(QThread):
                     s.status_changed.emit(last)
                 if getattr(self.source, "finished", False):
                     break
-        except Exception as exc:  # noqa: BLE001 - the GUI shows it; the app keeps running
+        except Exception as exc:  # the GUI shows it; the app keeps running
             log.exception("live source failed")
             s.status_changed.emit(f"live source failed: {exc}")
         finally:
             try:
                 self.source.close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("closing the live source")
 
 

@@ -231,7 +231,7 @@ class CliProcess(QObject):
 
 
 def available_presets() -> list[str]:
-    """The config presets the CLI accepts (assets/configs)."""
+    """The config presets the CLI accepts (dcmae_core/resources/configs)."""
     from dcmae_core.config import list_presets
 
     return list(list_presets())

@@ -271,5 +271,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=1200, help="sequences to generate (default 1200)")
     p.add_argument("--seed", type=int, default=0, help="corpus seed")
     p.add_argument("--jsonl", action="store_true", help="print metrics lines as JSON on stdout")
-    p.add_argument("--install-checkpoint", help="also copy the demo checkpoint here (assets/demo/dcmae_demo.pt)")
+    p.add_argument("--install-checkpoint",
+                   help="also copy the demo checkpoint here (dcmae_core/resources/checkpoints/dcmae_demo.pt)")
     p.set_defaults(func=cmd_demo)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import PurePath
+
+from dcmae_core.resources import bundled
 
 _NAME_RE = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
 _TWO_PERSON = frozenset(range(50, 61)) | frozenset(range(106, 121))  # A050-A060, A106-A120
@@ -52,7 +53,7 @@ def parse_sample_name(name_or_path: str | os.PathLike[str]) -> SampleName:
 
 
 def _load_action_names() -> tuple[str, ...]:
-    text = resources.files("dcmae_core.resources").joinpath("ntu120_action_names.txt").read_text("utf-8")
+    text = bundled("ntu120_action_names.txt").read_text("utf-8")
     names = tuple(line.strip() for line in text.splitlines() if line.strip())
     if len(names) != NUM_ACTIONS:
         raise RuntimeError(f"ntu120_action_names.txt holds {len(names)} names, expected {NUM_ACTIONS}")

@@ -20,13 +20,13 @@ import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from dcmae_core.data import splits as splits_mod
 from dcmae_core.layout import Layout
+from dcmae_core.resources import bundled
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ class CacheWriter:
         (self.root / "meta.json").unlink(missing_ok=True)  # unfinished again until finalize
         with open(data, "ab") as fh:
             fh.truncate(end * 4)  # drop bytes of a sample whose journal line never got written
-        self._data = open(data, "ab")  # noqa: SIM115 - closed in close()
-        self._journal = open(journal, "a", encoding="utf-8")  # noqa: SIM115
+        self._data = open(data, "ab")  # closed in close()
+        self._journal = open(journal, "a", encoding="utf-8")
         self._end = end
 
     def add(
@@ -245,7 +245,7 @@ def compute_stats(root: Path, index: np.ndarray, dataset: str, split_names, shap
     masks = train_masks(index, dataset, tuple(split_names))
     acc = {s: np.zeros((3, c)) for s in split_names}  # count, sum, sum of squares per channel
     # Plain reads, not a memory map: mapped pages would count as this process's resident memory.
-    fh = open(root / "data.bin", "rb")  # noqa: SIM115 - closed below
+    fh = open(root / "data.bin", "rb")  # closed below
     for i, row in enumerate(index):
         users = [s for s in split_names if masks[s][i]]
         if not users:
@@ -275,7 +275,7 @@ def excluded_names() -> set[str]:
     """The union of the official NTU-60 and NTU-120 lists of samples without skeletons."""
     names: set[str] = set()
     for fname in MISSING_LISTS:
-        text = resources.files("dcmae_core.resources").joinpath(fname).read_text(encoding="utf-8")
+        text = bundled(fname).read_text(encoding="utf-8")
         names.update(tok for tok in text.split() if tok.startswith("S") and len(tok) == 20)
     return names
 

@@ -193,7 +193,7 @@ class LSLSource(LiveSource):
         if self._inlet is not None:
             try:
                 self._inlet.close_stream()
-            except Exception:  # noqa: BLE001 - the stream is gone already
+            except Exception:  # the stream is gone already
                 pass
         self._inlet = None
         self.status = f"{self.description}: {why}; waiting for it to return"

@@ -1,9 +1,8 @@
-"""Training objectives as pure functions (paper eq. 4 and the finetuning cross-entropy)."""
+"""Training objectives as pure functions (paper eq. 4; the finetuning cross-entropy is engine.classification_loss)."""
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, removed: torch.Tensor) -> torch.Tensor:
@@ -45,9 +44,3 @@ def relative_masked_mse(pred: torch.Tensor, target: torch.Tensor, removed: torch
                                                                                  device=pred.device))
     ratio = sq.sum(dim=-1) / (ref + floor * floor)  # (..., V), 0 where not removed
     return ratio.sum() / (removed.sum() * pred.shape[-1]).clamp(min=1)
-
-
-def classification_loss(logits: torch.Tensor, labels: torch.Tensor,
-                        label_smoothing: float = 0.0) -> torch.Tensor:
-    """Cross-entropy of logits (N, K) against int64 labels (N,)."""
-    return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import numpy as np
 import pytest
-
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-
-from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
+from PySide6.QtCore import QCoreApplication, Qt
 
 # as in main.py: GL views in several windows share one resource group (pyqtgraph caches its shaders)
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)

@@ -62,6 +62,7 @@ def test_gl_picking_and_presets(gl_window, qtbot):
     assert gl_window.state.selected is not None and gl_window.state.selected[0] == 1
 
 
+@pytest.mark.slow
 def test_main_screenshot_mode(tmp_path):
     out = tmp_path / "shot.png"
     res = subprocess.run([sys.executable, "main.py", str(A058), "--screenshot", str(out),

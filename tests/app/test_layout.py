@@ -161,7 +161,7 @@ class _Wheel:
     def __init__(self, dy: int) -> None:
         self.dy = dy
 
-    def angleDelta(self) -> QPoint:  # noqa: N802 - Qt's name
+    def angleDelta(self) -> QPoint:  # Qt's name
         return QPoint(0, self.dy)
 
 
@@ -236,6 +236,7 @@ def test_clamp_rect_and_fit_to_screen(qtbot, laptop):
     assert not docking.fit_to_screen(w)  # already inside: unchanged
 
 
+@pytest.mark.slow
 def test_screenshot_is_exactly_the_size_asked(tmp_path):
     import os
     import subprocess

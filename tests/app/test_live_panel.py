@@ -80,6 +80,7 @@ def test_display_arrays_hold_missing_and_take_reconstruction():
     assert recon[0, 2, 5].tolist() == [9, 9, 9] and (data[1] == 0).all()
 
 
+@pytest.mark.slow
 def test_lsl_stream_recognised_in_the_app(live_window, qtbot, frames, tmp_path):
     win, panel = live_window, live_window.live_panel
     name = f"dcmae-app-{uuid.uuid4().hex[:8]}"
@@ -117,6 +118,7 @@ def test_lsl_stream_recognised_in_the_app(live_window, qtbot, frames, tmp_path):
     assert win.live_session.running
 
 
+@pytest.mark.slow
 def test_replay_and_bad_sources(live_window, qtbot, ntu_files):
     panel = live_window.live_panel
     assert panel.start("lsl:no-such-stream-here") is False

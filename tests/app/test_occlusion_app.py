@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 from PySide6.QtCore import Qt
 
@@ -47,6 +48,7 @@ def test_bridge_mask_is_the_core_mask(window):
         assert core.any() and np.array_equal(core_bridge.occlusion(name, seq, 7), core), name
 
 
+@pytest.mark.slow
 def test_app_seed_gives_the_cli_mask(window, qtbot, tmp_path):
     window.open_path(TWO)
     for name, args in [("limb_span", "1-1.5"), ("person_part", "")]:

@@ -63,6 +63,7 @@ def test_form_shows_command_and_refuses_bad_input(panel, tmp_path):
     assert panel.pretrained_edit.isEnabled() and panel.command.text().split()[3] == "finetune"
 
 
+@pytest.mark.slow
 def test_run_finishes_with_curves_and_opens_in_viewer(panel, qtbot, tiny_cache, tmp_path):
     out = tmp_path / "runs" / "pre"
     fill(panel, tiny_cache, out, epochs=1)
@@ -80,6 +81,7 @@ def test_run_finishes_with_curves_and_opens_in_viewer(panel, qtbot, tiny_cache, 
     assert Path(opened.args[0]).name in ("best.pt", "last.pt") and Path(opened.args[0]).is_file()
 
 
+@pytest.mark.slow
 def test_stop_then_resume(panel, qtbot, tiny_cache, tmp_path):
     out = tmp_path / "runs" / "long"
     fill(panel, tiny_cache, out, epochs=200)
