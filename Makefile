@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# torch==2.13.0 is the CPU wheel on this machine's disk; pyproject keeps a range for CUDA users.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[gui,live,dev]'
+	$(PY) -m pip install -q -e '.[gui,live,video,dev]'
 	touch $(STAMP)
 
 # Xvfb, OpenGL and Qt's xcb libraries: installed when missing (root or sudo + apt-get), else named in one line.

@@ -17,6 +17,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from free_port import free_port
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from dcmae_core.checkpoint import load_checkpoint
@@ -59,7 +60,7 @@ def _rank_main(rank: int, port: int, out: str) -> None:
 
 def test_two_processes_train_the_classifier_as_one_on_the_same_global_batch(tmp_path):
     out = tmp_path / "ddp.pt"
-    mp.spawn(_rank_main, args=(29531, str(out)), nprocs=2, join=True)
+    mp.spawn(_rank_main, args=(free_port(), str(out)), nprocs=2, join=True)
     ddp = torch.load(out, weights_only=True)
     clf, batches = _setup()
     opt = torch.optim.SGD(clf.parameters(), lr=0.1, momentum=0.9)
@@ -93,8 +94,9 @@ def test_torchrun_pretrain_then_finetune(tiny_cache, tmp_path, joint_ratio):
     """The documented workflow under torchrun, also with pretraining masking whole frames only."""
     data = ["--data", str(tiny_cache)]
     _torchrun("pretrain", [*data, "--set", "train.pretrain_epochs=1", "--set", f"mask.joint_ratio={joint_ratio}"],
-              tmp_path / "pre", 29533)
+              tmp_path / "pre", free_port())
     pre = str(tmp_path / "pre" / "last.pt")
-    _torchrun("finetune", [*data, "--set", "train.finetune_epochs=2", "--pretrained", pre], tmp_path / "fine", 29535)
+    _torchrun("finetune", [*data, "--set", "train.finetune_epochs=2", "--pretrained", pre], tmp_path / "fine",
+              free_port())
     ckpt = load_checkpoint(tmp_path / "fine" / "last.pt")
     assert "encoder.mask_embed" not in ckpt["classifier"] and ckpt["train_state"]["epoch"] == 2

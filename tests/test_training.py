@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from free_port import free_port
 
 from dcmae_core.checkpoint import load_checkpoint
 from dcmae_core.config import build_config
@@ -97,7 +98,7 @@ def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
 @pytest.mark.slow
 def test_two_process_gloo_run(tiny_cache, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
            "-m", "dcmae_core.train", "pretrain", "--preset", "tiny", "--data", str(tiny_cache),
            "--out", str(tmp_path), "--set", "train.pretrain_epochs=1", "--set", "train.device=cpu"]
     res = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
