@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -187,6 +188,15 @@ class TrainingPanel(QWidget):
         self.command.setText(self.options().command())
 
     # run ---------------------------------------------------------------------------------------------
+    def confirm_overwrite(self, out: str) -> bool:
+        """Ask before a new run replaces the one in `out` (its checkpoints, metrics and TensorBoard events)."""
+        answer = QMessageBox.question(
+            self, "Replace the run?",
+            f"{out} already holds a run. Starting a new one there deletes its checkpoints and metrics.\n\n"
+            "Replace it? (To continue it instead, press Resume.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def start(self, resume: bool = False) -> bool:
         """Validate the form and launch the run (or resume it); False and a message when it cannot."""
         opts = self.options()
@@ -198,15 +208,19 @@ class TrainingPanel(QWidget):
         self.form_status.setText("\n".join(errs))
         if errs:
             return False
+        overwrite = not resume and opts.holds_run()
+        if overwrite and not self.confirm_overwrite(opts.out):
+            self.form_status.setText(f"{opts.out} already holds a run: Resume it, or choose another output folder")
+            return False
         if not resume:
             self.events.clear()
             for p in (self.loss_plot, self.lr_plot, self.acc_plot):
                 p.clear_points()
             self.progress.setValue(0)
         self._current_out = opts.out
-        self.command.setText(opts.command(resume))
-        self.log.appendPlainText(f"$ {opts.command(resume)}")
-        self.runner.start(opts.args(resume))
+        self.command.setText(opts.command(resume, overwrite))
+        self.log.appendPlainText(f"$ {opts.command(resume, overwrite)}")
+        self.runner.start(opts.args(resume, overwrite))
         self._t0 = time.monotonic()
         self._set_running(True)
         self.refresh_runs()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
-from dcmae_core.run_folder import EXIT_STOPPED
+from dcmae_core.run_folder import EXIT_STOPPED, existing_run
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,11 @@ class RunOptions:
             errs.append(f"device must be auto, cpu, cuda or cuda:N, not {self.device!r}")
         return errs
 
-    def args(self, resume: bool = False) -> list[str]:
+    def holds_run(self) -> bool:
+        """Whether the output folder already holds a run (finished or partial) that a new start would replace."""
+        return existing_run(Path(self.out)) is not None
+
+    def args(self, resume: bool = False, overwrite: bool = False) -> list[str]:
         """Arguments after `python -m dcmae_core.train`."""
         a = [self.stage, "--preset", self.preset, "--data", self.data, "--out", self.out,
              "--epochs", str(self.epochs), "--set", f"train.batch_size={self.batch_size}",
@@ -72,10 +76,10 @@ class RunOptions:
                 a += ["--pretrained", self.pretrained]
             if self.label_ratio != 1.0:
                 a += ["--labels", f"{self.label_ratio:g}"]
-        return a + (["--resume"] if resume else [])
+        return a + (["--resume"] if resume else []) + (["--overwrite"] if overwrite and not resume else [])
 
-    def command(self, resume: bool = False) -> str:
-        return shlex.join(["python", "-m", "dcmae_core.train", *self.args(resume)])
+    def command(self, resume: bool = False, overwrite: bool = False) -> str:
+        return shlex.join(["python", "-m", "dcmae_core.train", *self.args(resume, overwrite)])
 
 
 @dataclass

@@ -131,3 +131,22 @@ def test_prepare_from_panel_counts_skipped_files(panel, qtbot, tmp_path):
     assert panel.prepare_bar.value() == panel.prepare_bar.maximum() == 4
     assert json.loads((tmp_path / "cache" / "meta.json").read_text())["num_samples"] == 3
     assert panel.data_edit.text() == str(tmp_path / "cache")
+
+
+@pytest.mark.slow
+def test_start_on_a_folder_holding_a_run_asks_before_replacing_it(panel, qtbot, tiny_cache, tmp_path, monkeypatch):
+    """A new start on an existing run's folder asks; No keeps the run, Yes passes --overwrite (the CLI refuses
+    to replace a run without it)."""
+    out = tmp_path / "runs" / "old"
+    out.mkdir(parents=True)
+    (out / "metrics.jsonl").write_text('{"event": "start"}\n')
+    fill(panel, tiny_cache, out, epochs=1)
+    asked = []
+    monkeypatch.setattr(panel, "confirm_overwrite", lambda o: asked.append(o) or False)
+    assert panel.start() is False and asked == [str(out)] and not panel.runner.running
+    assert "already holds a run" in panel.form_status.text() and (out / "metrics.jsonl").read_text()
+    monkeypatch.setattr(panel, "confirm_overwrite", lambda o: True)
+    with qtbot.waitSignal(panel.runner.finished, timeout=RUN_TIMEOUT_MS) as sig:
+        assert panel.start()
+    assert "--overwrite" in panel.command.text()
+    assert sig.args[1] == "finished", "\n".join(panel.log.toPlainText().splitlines()[-15:])
