@@ -7,15 +7,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from app import export  # noqa: E402 - the app package names the Qt binding before qasync is imported
+from app.main_window import MainWindow  # noqa: E402
+
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "ntu_samples" / "S001C003P008R002A058.skeleton"
 
 
@@ -23,9 +25,6 @@ def main() -> None:
     import qasync
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
-
-    from app import export
-    from app.main_window import MainWindow
 
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_FILE
     app = QApplication([])

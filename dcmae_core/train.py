@@ -53,6 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        _leave_process_group()
+
+
+def _leave_process_group() -> None:
+    """Under torchrun: leave the process group before the interpreter exits. Left to exit, gloo's threads were
+    still running when the process tore down, and a rank could abort ('terminate called without an active
+    exception', SIGABRT) after a finished run: seen once in about five 2-process finetunes."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from tests.app.conftest import FakePredictor
 from tests.conftest import NTU_SAMPLES, ROOT
 
 A001 = NTU_SAMPLES / "S001C001P001R001A001.skeleton"
-DEMO = ROOT / "assets" / "demo" / "dcmae_demo.pt"
+DEMO = ROOT / "dcmae_core" / "resources" / "checkpoints" / "dcmae_demo.pt"
 
 
 @pytest.mark.parametrize("kind", ["text", "truncated"])
