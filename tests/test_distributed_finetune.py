@@ -58,6 +58,7 @@ def _rank_main(rank: int, port: int, out: str) -> None:
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_processes_train_the_classifier_as_one_on_the_same_global_batch(tmp_path):
     out = tmp_path / "ddp.pt"
     mp.spawn(_rank_main, args=(free_port(), str(out)), nprocs=2, join=True)
@@ -89,6 +90,7 @@ def _torchrun(stage: str, args: list[str], out: Path, port: int) -> None:
     assert events[-1]["event"] == "end"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("joint_ratio", ["0", "0.4"])
 def test_torchrun_pretrain_then_finetune(tiny_cache, tmp_path, joint_ratio):
     """The documented workflow under torchrun, also with pretraining masking whole frames only."""

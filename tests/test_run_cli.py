@@ -104,6 +104,7 @@ def test_bad_inputs_are_clear_errors(finetuned, tmp_path, capsys):
                  "--mask", "part:tail"]) != 0
 
 
+@pytest.mark.slow
 def test_experiment_writes_the_table_and_does_not_rerun_finished_cells(tiny_cache, tmp_path, monkeypatch):
     argv = ["experiment", "1", *FAST, "--data", str(tiny_cache), "--out", str(tmp_path)]
     assert main(argv) == 0

@@ -37,6 +37,7 @@ def _wait_for(cond, proc: subprocess.Popen, seconds: float = 120.0) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_a_second_run_on_a_busy_folder_stops_naming_the_holder_and_sigterm_exits_stopped(tiny_cache, tmp_path,
                                                                                         capsys):
     out = tmp_path / "run"
