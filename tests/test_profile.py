@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dcmae_core.config import build_config
-from dcmae_core.model.profile import count_gmac, profile_model
+from dcmae_core.profiling import count_gmac, profile_model
 from dcmae_core.train import main
 
 

@@ -76,7 +76,7 @@ def _human(r: dict) -> str:
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    from dcmae_core.model.profile import profile_model  # torch import only when the command runs
+    from dcmae_core.profiling import profile_model  # torch import only when the command runs
 
     if args.batch < 1 or args.repeats < 1 or args.joints < 1 or args.num_classes < 1:
         raise ValueError("--batch, --repeats, --joints and --num-classes must be at least 1")
