@@ -278,19 +278,15 @@ def _keep_stats(data: DataBundle, ckpt: dict[str, Any]) -> None:
 def _start_from_finetuned(clf: DCMAEClassifier, ckpt: dict[str, Any], class_names: list[str], path: str) -> None:
     """`--pretrained` names a finetuned checkpoint: go on from its finetuned encoder, and from its head too when
     it knows the same classes in the same order (otherwise the head starts fresh: finetuning onto new labels)."""
-    state = dict(ckpt["classifier"])
     same_classes = list(ckpt.get("class_names") or []) == list(class_names)
-    if not same_classes:
-        state = {k: v for k, v in state.items() if not k.startswith("head.")}
-    own = clf.state_dict()
-    state = {k: v for k, v in state.items() if k in own}  # e.g. parameters an older classifier carried
-    missing = [k for k in own if k not in state and (same_classes or not k.startswith("head."))]
-    if missing:
-        raise CheckpointError(f"{path}: its classifier does not fit this model config (missing {missing[:3]})")
-    try:
-        clf.load_state_dict(state, strict=False)
+    state = {k: v for k, v in ckpt["classifier"].items() if same_classes or not k.startswith("head.")}
+    try:  # the encoder's load hook drops what older classifiers carried (its mask embedding)
+        missing, unexpected = clf.load_state_dict(state, strict=False)
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: its classifier does not fit this model config: {str(exc)[:300]}") from exc
+    wrong = unexpected + [k for k in missing if same_classes or not k.startswith("head.")]
+    if wrong:
+        raise CheckpointError(f"{path}: its classifier does not fit this model config ({', '.join(wrong[:3])})")
     log.info("finetuning goes on from the finetuned classifier of %s (%s)", path,
              "encoder and head" if same_classes else "encoder; new head: its classes differ from this dataset's")
 
