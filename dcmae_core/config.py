@@ -37,6 +37,9 @@ class DataConfig:
     # centred one in testing; short clips hold their last frame), so the model learns motion at the speed the
     # app and `reconstruct` show it, where it fills hidden joints window by window.
     window: Literal["resize", "native"] = "resize"
+    # Classification input: turn each clip about the vertical axis so that the person faces the camera
+    # (transforms.face_front), in finetuning, evaluation and the app alike; pretraining and fills are unchanged.
+    face_front: bool = False
     rotate: float = 0.3  # train-time random rotation, radians, U(-rotate, rotate) about x, y, z; 0 = off
     label_ratio: float = 1.0  # share of the training split with labels (few-label protocol: 0.05, 0.10)
     label_seed: int = 0  # seed of the few-label draw

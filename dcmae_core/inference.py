@@ -16,7 +16,7 @@ import torch
 from dcmae_core.baselines import GAP_SCALE, interp_prior, interpolate_removed
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, ConfigError, config_from_dict
-from dcmae_core.data.transforms import crop_resize, presence, standardise
+from dcmae_core.data.transforms import crop_resize, face_front, presence, standardise
 from dcmae_core.layout import LAYOUTS, Layout, joint_map
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.model.factory import models_from_checkpoint
@@ -294,6 +294,8 @@ class Predictor:
                     data[:, :, j] = data[:, :, p]
         d = self.config.data
         clip, _ = crop_resize(self._fit_persons(data), d.num_frames, train=False, test_crop=d.test_crop)
+        if d.face_front:
+            clip = face_front(clip, self.layout.lateral_pairs)
         x, valid = self._standardise(clip)
         xt = torch.from_numpy(x[None]).to(self.device)  # (1, M, T, V, C)
         logits = self.classifier(xt, torch.from_numpy(valid[None]).to(self.device))

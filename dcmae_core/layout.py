@@ -43,6 +43,13 @@ class Layout:
         pairs = [(j, p) for j, p in enumerate(self.parents) if p >= 0]
         return np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
 
+    @property
+    def lateral_pairs(self) -> tuple[tuple[int, int], ...]:
+        """(left, right) joint pairs across the body (hips, shoulders) that this layout names; () if none."""
+        names = self.joint_names
+        return tuple((names.index(f"left {n}"), names.index(f"right {n}")) for n in ("hip", "shoulder")
+                     if f"left {n}" in names and f"right {n}" in names)
+
     def group_mask(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
         """(V,) bool, True for joints in any of the named groups."""
         out = np.zeros(self.num_joints, dtype=bool)

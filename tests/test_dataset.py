@@ -85,6 +85,27 @@ def test_rotation_properties():
         transforms.random_rotate(np.zeros((1, 2, 3, 4), np.float32), 0.3, rng)
 
 
+def test_face_front_undoes_any_camera_yaw(ntu_files):
+    from dcmae_core.data.ntu import read_skeleton
+    from dcmae_core.data.preprocess import preprocess_skeleton
+    from dcmae_core.layout import NTU25, generic_layout
+
+    data = preprocess_skeleton(read_skeleton(ntu_files[0])).data  # a real clip, (M, T, 25, 3), y up
+    pairs = NTU25.lateral_pairs
+    assert pairs == ((12, 16), (4, 8))  # (left, right) hips and shoulders
+    front = transforms.face_front(data, pairs)
+    lateral = sum(front[0, :, r] - front[0, :, left] for left, r in pairs).sum(0)
+    assert lateral[0] > 0 and abs(lateral[2]) < 1e-3 * abs(lateral[0])  # right-minus-left is +x
+    for yaw in (0.4, -1.3, 2.8):  # the same people seen by cameras turned about the vertical axis
+        turned = (data @ transforms.rotation_matrix(np.array([0.0, yaw, 0.0])).T).astype(np.float32)
+        np.testing.assert_allclose(transforms.face_front(turned, pairs), front, atol=1e-4)
+    hidden = data.copy()
+    hidden[:, :, [4, 12]] = 0.0  # left shoulder and hip hidden: nothing to measure, the clip stays as it is
+    np.testing.assert_array_equal(transforms.face_front(hidden, pairs), hidden)
+    assert generic_layout(25).lateral_pairs == ()
+    np.testing.assert_array_equal(transforms.face_front(data, ()), data)
+
+
 def test_test_items_are_standardised_crops(cache):
     cfg = DataConfig()
     mean, std = cache.stats("xsub")
@@ -102,6 +123,18 @@ def test_test_items_are_standardised_crops(cache):
         assert item["person_valid"].tolist() == pv.tolist()
         if not pv[1]:
             assert torch.all(item["x"][1] == 0) and not item["present"][1].any()
+
+
+def test_face_front_items(cache):
+    cfg = DataConfig(face_front=True)
+    mean, std = cache.stats("xsub")
+    ds = SkeletonDataset(cache, np.arange(len(cache)), cfg, train=False, mean=mean, std=std)
+    for k in range(len(ds)):
+        data, _ = cache.sample(k)
+        ref, pres = transforms.crop_resize(data, 120, False, test_crop=cfg.test_crop)
+        ref = transforms.face_front(ref, cache.layout.lateral_pairs)
+        x = ds[k]["x"].numpy()
+        np.testing.assert_allclose(x[pres] * std + mean, ref[pres], atol=1e-5)
 
 
 def test_train_items_random_but_seedable(cache):

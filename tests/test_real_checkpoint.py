@@ -81,3 +81,18 @@ def test_it_classifies_ntu_files_through_the_shared_joints(predictor, ntu_files)
     removed = np.zeros(pre.data.shape[:3], dtype=bool)
     removed[:, 10:20, 4:8] = True
     assert np.allclose(predictor.reconstruct(pre.data, removed), predictor.reconstruct(pre.data, removed, layout=NTU25))
+
+
+def test_face_front_makes_classification_blind_to_the_camera_yaw(predictor, clips):
+    import copy
+
+    from dcmae_core.data.transforms import rotation_matrix
+
+    data = clips[0][0]
+    turned = (data @ rotation_matrix(np.array([0.0, 0.9, 0.0])).T).astype(np.float32)  # a camera 52° round
+    front = copy.deepcopy(predictor)
+    front.config.data.face_front = True
+    np.testing.assert_allclose(front.classify(turned), front.classify(data), atol=1e-4)
+    plain = copy.deepcopy(predictor)
+    plain.config.data.face_front = False
+    assert np.abs(plain.classify(turned) - plain.classify(data)).max() > 1e-3  # without it the view matters

@@ -176,6 +176,8 @@ class SkeletonDataset(Dataset):
                 cfg.test_crop,
                 present=present,
             )  # (M, num_frames, V, C)
+        if cfg.face_front:
+            x = transforms.face_front(x, self.cache.layout.lateral_pairs)
         if self.train and cfg.rotate > 0:
             x = transforms.random_rotate(x, cfg.rotate, rng)
         x = transforms.standardise(x, present, self.mean, self.std)
