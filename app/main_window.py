@@ -26,6 +26,7 @@ from app.live_controller import LiveController
 from app.menus import build_menus
 from app.playback import Player
 from app.state import AppState
+from app.training_controller import TrainingController
 from app.views import SkeletonViewBase, create_view
 from app.views.base import error_vmax
 from app.views.projection_view import BACKGROUND as VIEW_BACKGROUND
@@ -40,6 +41,7 @@ from app.widgets.timeline import TimelineWidget
 from app.widgets.training_panel import TrainingPanel
 from app.workers.inference import InferenceService
 from app.workers.live import LiveSession, ntu25_layout_info
+from app.workers.training import available_presets
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
@@ -145,7 +147,9 @@ class MainWindow(QMainWindow):
         self.results = ResultsPanel(self.state)
         self.browser = BrowserPanel()  # shown when a folder or dataset is browsed
         # training and live capture: hidden until asked for (Tools menu)
-        self.training_panel = TrainingPanel()
+        self.training_controller = TrainingController(self)
+        self.training_panel = TrainingPanel(available_presets())
+        self.training_controller.attach(self.training_panel)
         self.live_session = LiveSession(self)
         self.live_controller = LiveController(self.state, self.live_session, lambda: self.service.predictor,
                                               layout_info=ntu25_layout_info(), parent=self)
@@ -363,7 +367,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, ev) -> None:
         self.player.set_playing(False)
         self.live_controller.shutdown()
-        self.training_panel.shutdown()
+        self.training_controller.shutdown()
         self.service.shutdown()
         self.controller.exports.shutdown()
         if self.save_layout_on_close:
