@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (
 
 from app import core_bridge, docking, render
 from app.controller import Controller
+from app.live_controller import LiveController
 from app.menus import build_menus
 from app.playback import Player
 from app.state import AppState
+from app.training_controller import TrainingController
 from app.views import SkeletonViewBase, create_view
 from app.views.base import error_vmax
 from app.views.projection_view import BACKGROUND as VIEW_BACKGROUND
@@ -39,6 +41,7 @@ from app.widgets.timeline import TimelineWidget
 from app.widgets.training_panel import TrainingPanel
 from app.workers.inference import InferenceService
 from app.workers.live import LiveSession, ntu25_layout_info
+from app.workers.training import available_presets
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
@@ -144,10 +147,14 @@ class MainWindow(QMainWindow):
         self.results = ResultsPanel(self.state)
         self.browser = BrowserPanel()  # shown when a folder or dataset is browsed
         # training and live capture: hidden until asked for (Tools menu)
-        self.training_panel = TrainingPanel()
+        self.training_controller = TrainingController(self)
+        self.training_panel = TrainingPanel(available_presets())
+        self.training_controller.attach(self.training_panel)
         self.live_session = LiveSession(self)
-        self.live_panel = LivePanel(self.state, self.live_session, lambda: self.service.predictor,
-                                    layout_info=ntu25_layout_info())
+        self.live_controller = LiveController(self.state, self.live_session, lambda: self.service.predictor,
+                                              layout_info=ntu25_layout_info(), parent=self)
+        self.live_panel = LivePanel()
+        self.live_controller.attach(self.live_panel)
         self.docks = {name: docking.make_dock(self, name, widget) for name, widget in (
             ("Occlusion", self.mask_editor), ("Inference", self.inference_panel), ("Results", self.results),
             ("Browser", self.browser), ("Live", self.live_panel), ("Training", self.training_panel))}
@@ -206,8 +213,8 @@ class MainWindow(QMainWindow):
         st.reconstruction_changed.connect(self._on_reconstruction)
         st.sequence_changed.connect(self._on_sequence)
         self.training_panel.open_checkpoint_requested.connect(self.start_checkpoint)
-        self.live_panel.fit_requested.connect(lambda: [v.fit() for v in self.views])
-        self.live_panel.status_message.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        self.live_controller.fit_requested.connect(lambda: [v.fit() for v in self.views])
+        self.live_controller.status_message.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.link_box.toggled.connect(self.link_cameras.setChecked)
         self.link_cameras.toggled.connect(self.link_box.setChecked)
         self.link_cameras.toggled.connect(lambda on: on and self._camera_moved(self.left.view))
@@ -359,8 +366,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev) -> None:
         self.player.set_playing(False)
-        self.live_panel.shutdown()
-        self.training_panel.shutdown()
+        self.live_controller.shutdown()
+        self.training_controller.shutdown()
         self.service.shutdown()
         self.controller.exports.shutdown()
         if self.save_layout_on_close:

@@ -21,7 +21,10 @@ import torch.nn.functional as F
 from torch.utils.data import Sampler
 
 from dcmae_core.config import Config
-from dcmae_core.runs import DistContext, RunLogger, lr_at, step_generator
+from dcmae_core.devices import DistContext
+from dcmae_core.optimizer import lr_at
+from dcmae_core.run_logger import RunLogger
+from dcmae_core.seeding import step_generator
 
 log = logging.getLogger(__name__)
 

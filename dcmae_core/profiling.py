@@ -97,7 +97,7 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     """
     dev = resolve_device(device)
     if dev.type == "cpu" and speed:
-        from dcmae_core.runs import keep_freed_memory
+        from dcmae_core.allocator import keep_freed_memory
 
         keep_freed_memory()  # as the training commands run (runs.keep_freed_memory)
     torch.manual_seed(seed)

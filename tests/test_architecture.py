@@ -51,3 +51,16 @@ def test_widgets_and_views_never_import_torch():
             if _imported_roots(path) & {"torch", "dcmae_core"}:
                 bad.append(str(path.relative_to(ROOT)))
     assert not bad, f"widgets/views must not import torch or the core: {bad}"
+
+
+def test_only_the_workers_and_the_core_bridge_import_the_core():
+    """Controllers, state, views and widgets reach dcmae_core (and torch) only through app/workers/ and
+    app/core_bridge.py."""
+    allowed = {ROOT / "app" / "core_bridge.py"}
+    bad = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        if path in allowed or (ROOT / "app" / "workers") in path.parents:
+            continue
+        if _imported_roots(path) & {"torch", "dcmae_core"}:
+            bad.append(str(path.relative_to(ROOT)))
+    assert not bad, f"only app/workers/ and app/core_bridge.py may import torch or the core: {bad}"

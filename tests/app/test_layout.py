@@ -63,14 +63,14 @@ def test_panels_a_live_replay_and_long_names_do_not_grow_the_window(window, qtbo
     long_name = tmp_path / ("a_very_long_recording_name_from_a_capture_session_" * 3 + "S001C001P001R001A001.skeleton")
     shutil.copy(A001, long_name)
     assert window.open_path(long_name)
-    panel = window.live_panel
-    assert panel.start(f"replay:{long_name}", replay_fps=120.0)
+    live = window.live_controller
+    assert live.start(f"replay:{long_name}", replay_fps=120.0)
     try:
-        qtbot.waitUntil(lambda: panel.ticks >= 3, timeout=30_000)
+        qtbot.waitUntil(lambda: live.ticks >= 3, timeout=30_000)
         qtbot.wait(50)
         assert _fits(window.size()) and _fits(window.minimumSize()), (window.size(), window.minimumSize())
     finally:
-        panel.shutdown()
+        live.shutdown()
     train = window.docks["Training"]
     assert train.isFloating() and laptop.contains(train.geometry()), train.geometry()  # its own window, on screen
 

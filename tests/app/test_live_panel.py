@@ -37,7 +37,7 @@ def live_window(window, tmp_path, qtbot):
     qtbot.waitUntil(lambda: window.service.predictor is not None, timeout=WAIT_MS)
     window.show_panel("Live")
     yield window
-    window.live_panel.shutdown()
+    window.live_controller.shutdown()
     assert not window.live_session.running
 
 
@@ -82,18 +82,18 @@ def test_display_arrays_hold_missing_and_take_reconstruction():
 
 @pytest.mark.slow
 def test_lsl_stream_recognised_in_the_app(live_window, qtbot, frames, tmp_path):
-    win, panel = live_window, live_window.live_panel
+    win, panel, live = live_window, live_window.live_panel, live_window.live_controller
     name = f"dcmae-app-{uuid.uuid4().hex[:8]}"
     pusher = Pusher(name, frames)
     pusher.start()
     try:
-        task = asyncio.ensure_future(panel.find_streams())
+        task = asyncio.ensure_future(live.find_streams())
         qtbot.waitUntil(task.done, timeout=WAIT_MS)
         assert f"lsl:{name}" in task.result()
-        panel.stride.setValue(6)
-        assert panel.start(f"lsl:{name}")
+        assert panel.source.findText(f"lsl:{name}") >= 0  # offered in the panel's source box
+        assert live.start(f"lsl:{name}", stride=6)
         panel.record_btn.setChecked(True)
-        qtbot.waitUntil(lambda: len(panel.last_top5) == 5 and panel.ticks >= 5, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: len(panel.last_top5) == 5 and live.ticks >= 5, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: win.state.reconstruction is not None, timeout=WAIT_MS)
         st = win.state
         assert st.sequence.name == "live" and st.frame == st.sequence.num_frames - 1
@@ -106,7 +106,8 @@ def test_lsl_stream_recognised_in_the_app(live_window, qtbot, frames, tmp_path):
         qtbot.wait(400)
         assert not np.array_equal(before, st.sequence.data)  # the view follows the stream
         qtbot.waitUntil(lambda: win.live_session.recorded_frames() >= 20, timeout=WAIT_MS)
-        assert panel.save_recording(str(tmp_path / "live.skeleton"))
+        assert live.save_recording(str(tmp_path / "live.skeleton"))
+        assert not panel.record_btn.isChecked()
     finally:
         pusher.stop()
     from dcmae_core.data.ntu import read_skeleton
@@ -120,11 +121,11 @@ def test_lsl_stream_recognised_in_the_app(live_window, qtbot, frames, tmp_path):
 
 @pytest.mark.slow
 def test_replay_and_bad_sources(live_window, qtbot, ntu_files):
-    panel = live_window.live_panel
-    assert panel.start("lsl:no-such-stream-here") is False
+    panel, live = live_window.live_panel, live_window.live_controller
+    assert live.start("lsl:no-such-stream-here") is False
     assert "no LSL stream" in panel.status.text()
-    assert panel.start("bogus") is False and "unknown live source" in panel.status.text()
-    assert panel.start(f"replay:{ntu_files[1]}", replay_fps=120.0)
-    qtbot.waitUntil(lambda: panel.ticks >= 3 and bool(panel.last_top5), timeout=WAIT_MS)
+    assert live.start("bogus") is False and "unknown live source" in panel.status.text()
+    assert live.start(f"replay:{ntu_files[1]}", replay_fps=120.0)
+    qtbot.waitUntil(lambda: live.ticks >= 3 and bool(panel.last_top5), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "finished" in panel.status.text(), timeout=WAIT_MS)
     assert live_window.state.sequence.present.any()

@@ -15,21 +15,19 @@ WAIT_MS = 30_000
 
 
 def test_a_looped_replay_starts_again_at_its_end(window, qtbot):
-    panel = window.live_panel
+    panel, live = window.live_panel, window.live_controller
     window.show_panel("Live")
-    panel.loop.setChecked(True)
     try:
-        assert panel.start(f"replay:{A058}", replay_fps=300.0)
+        assert live.start(f"replay:{A058}", loop=True, replay_fps=300.0)
         qtbot.waitUntil(lambda: (window.live_session.snapshot() or 0) and window.live_session.snapshot().count > 150,
                         timeout=WAIT_MS)
         assert window.live_session.running and "finished" not in panel.status.text()
     finally:
-        panel.shutdown()
-    panel.loop.setChecked(False)
-    assert panel.start(f"replay:{A058}", replay_fps=300.0)
+        live.shutdown()
+    assert live.start(f"replay:{A058}", loop=False, replay_fps=300.0)
     qtbot.waitUntil(lambda: "finished" in panel.status.text(), timeout=WAIT_MS)
     assert window.live_session.snapshot().count == 70
-    panel.shutdown()
+    live.shutdown()
 
 
 def test_the_live_panels_rows_do_not_overlap(window, qtbot):
@@ -55,13 +53,37 @@ def test_the_live_panels_rows_do_not_overlap(window, qtbot):
 
 
 def test_live_frames_do_not_go_on_the_undo_stack(window):
-    st, panel = window.state, window.live_panel
+    st, live = window.state, window.live_controller
     m, length, v = 2, 30, 25
     data = np.random.default_rng(0).normal(size=(m, length, v, 3)).astype(np.float32)
     present = np.ones((m, length), bool)
     for k in range(3):
         missing = np.zeros((m, length, v), bool)
         missing[0, :, k] = True  # a different joint drops out in each frame of the stream
-        panel._feed(data, present, missing, data, [], 0)
+        live.feed(data, present, missing, data, [], 0)
         assert st.mask.any()
     assert not st.can_undo and not st.can_redo
+
+
+def test_the_live_panels_buttons_reach_the_controller(window, qtbot):
+    panel, live = window.live_panel, window.live_controller
+    window.show_panel("Live")
+    panel.source.setCurrentText("bogus")
+    panel.stride.setValue(6)
+    panel.loop.setChecked(True)
+    with qtbot.waitSignal(panel.start_requested) as sig:
+        panel.start_btn.click()
+    assert sig.args == ["bogus", 6, True] and "unknown live source" in panel.status.text()
+    panel.source.setCurrentText(f"replay:{A058}")
+    try:
+        panel.start_btn.click()
+        qtbot.waitUntil(lambda: live.ticks >= 1, timeout=WAIT_MS)
+        assert window.state.sequence.name == "live"
+        assert panel.stop_btn.isEnabled() and not panel.start_btn.isEnabled()
+        panel.record_btn.setChecked(True)
+        assert window.live_session.recording
+        panel.stop_btn.click()
+        assert not window.live_session.running and not panel.record_btn.isChecked()
+        assert panel.start_btn.isEnabled()
+    finally:
+        live.shutdown()
