@@ -38,7 +38,9 @@ def child(args: argparse.Namespace) -> None:
 
     from dcmae_core.config import build_config
     from dcmae_core.model.factory import build_dcmae
+    from dcmae_core.runs import keep_freed_memory
 
+    keep_freed_memory()  # as the training commands and `profile` run on the CPU
     prof = _new_profiling()
     cfg = build_config(args.preset)
     v, m, c = 25, 2, 3
