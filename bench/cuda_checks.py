@@ -5,7 +5,8 @@ Each check prints one line `CHECK name: ok|FAIL detail` and the script exits non
   CPU (relative error well under 1e-3; TF32 matmuls are switched off for this comparison);
 - bf16 autocast stays within bf16 accuracy of fp32 (relative error under 3e-2) and never gives NaN;
 - a few bf16 training steps on one batch reduce the loss (optimiser, autocast and backward work on the card);
-- a checkpoint written from CUDA tensors loads on the CPU; `Predictor` runs on CUDA and agrees with the CPU.
+- a checkpoint written from CUDA tensors loads on the CPU; `Predictor` runs on CUDA and agrees with the CPU;
+- train.compile_mode=blocks gives the eager loss on the card; the host syncs left in a pretraining step are listed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import copy
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ import torch
 
 from dcmae_core.checkpoint import load_checkpoint, write_untrained_checkpoint
 from dcmae_core.config import build_config
+from dcmae_core.engine import compile_for_training
 from dcmae_core.inference import Predictor
 from dcmae_core.model.factory import build_dcmae
 
@@ -111,6 +114,26 @@ def main() -> int:
         same_top = int(np.argmax(c_cpu)) == int(np.argmax(c_gpu))
         check("predictor cuda", e_pred < 3e-2 and same_top, f"device {p_gpu.device}, reconstruction rel err "
               f"{e_pred:.2e}, same top-1 {same_top}")
+    # 5. train.compile_mode=blocks (issue 15) on the card: the eager model's loss, same weights and draws.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    comp = compile_for_training(copy.deepcopy(fresh).to(dev), "blocks")
+    comp.train()
+    loss_comp = comp.forward_pretrain(x.to(dev), valid.to(dev), torch.Generator().manual_seed(1)).loss.detach()
+    e_comp = rel(loss_comp, loss_gpu)
+    check("compile blocks", e_comp < 1e-3, f"loss rel err {e_comp:.2e} against eager")
+
+    # 6. Host syncs left in one eager pretraining step (forward + backward), with where they come from.
+    if dev.type == "cuda":
+        gpu.train()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                gpu.forward_pretrain(xb, vb, torch.Generator(device=dev).manual_seed(4)).loss.backward()
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        syncs = [f"{Path(w.filename).name}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)]
+        print(f"INFO syncs in a pretraining step: {len(syncs)} at {sorted(set(syncs))}", flush=True)
     print(f"{len(FAILED)} failed: {FAILED}" if FAILED else "all CUDA checks passed", flush=True)
     return 1 if FAILED else 0
 

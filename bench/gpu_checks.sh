@@ -2,7 +2,7 @@
 # CUDA checks and GPU figures in one call on a GPU machine (results under $OUT, a summary on stdout).
 #   bash bench/gpu_checks.sh          (on the device machine: its python3 holds a CUDA torch)
 # 1. correctness on the card (bench/cuda_checks.py); 2. `profile` of paper / SkeletonMAE / demo with bf16
-# autocast, paper also with torch.compile; 3. a real CUDA run of the engine: synth -> prepare -> pretrain (paper
+# autocast, paper also with torch.compile (blocks and full, issue 15) and the no-sync step test; 3. a real CUDA run of the engine: synth -> prepare -> pretrain (paper
 # preset, 2 epochs) -> finetune (1 epoch) -> evaluate with missing joints, throughput from metrics.jsonl.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
@@ -32,7 +32,16 @@ want paper_b64_ckpt && prof paper_b64_ckpt --preset paper --batch 64 --set model
 want skeletonmae_b64 && prof skeletonmae_b64 --preset paper --batch 64 --set model.cross_attention=false \
   --set model.diffusion=false
 want demo_b64 && prof demo_b64 --preset demo --batch 64
-want compile && LIMIT=180 prof paper_b64_compile --preset paper --batch 64 --compile
+want compile && LIMIT=180 prof paper_b64_compile --preset paper --batch 64 --compile full
+# Issue 15: paper preset at the training batch (32), bf16, eager (paper_b32 above) and compiled per block / whole;
+# JSON holds samples/s, peak memory, the bf16 matmul rate (share in the summary) and the step split by module.
+want compile_b32 && LIMIT=300 prof paper_b32_blocks --preset paper --batch 32 --compile blocks
+want compile_b32 && LIMIT=300 prof paper_b32_full --preset paper --batch 32 --compile full
+want demo_b32 && prof demo_b32 --preset demo --batch 32
+want demo_b32 && LIMIT=200 prof demo_b32_blocks --preset demo --batch 32 --compile blocks
+if want syncs; then  # the engine's step under torch.cuda.set_sync_debug_mode("error") (tests/test_engine_step.py)
+  timeout 120 $PY -m pytest -q -p no:cacheprovider tests/test_engine_step.py -k cuda 2>&1 | tail -3 | tee "$OUT/sync_test.txt"
+fi
 
 if want engine; then
 echo "== 3. engine on CUDA"

@@ -7,6 +7,14 @@ import sys
 from pathlib import Path
 
 
+def _compile_tag(mach: dict, pre: dict) -> str:
+    mode = mach.get("compile")
+    if mode in (None, False, "off"):
+        return ""
+    first = pre.get("first_two_steps_s")
+    return f", compile {'full' if mode is True else mode}" + (f" (first 2 steps {first:.0f} s)" if first else "")
+
+
 def _profile_rows(root: Path) -> list[str]:
     rows = ["| run | params (M) | pretrain GMAC/sample | pretrain samples/s | share of bf16 matmul | "
             "infer latency (ms, batch 1) | reconstruct+classify (ms, 2 / 1 persons) | peak MiB (pretrain) |",
@@ -20,7 +28,7 @@ def _profile_rows(root: Path) -> list[str]:
         pre, inf, app, mach = p["pretrain"], p["inference"], p["app_case"], p["machine"]
         bf16 = mach.get("matmul_bf16_gmacs") or max(mach["matmul_fp32_gmacs_before"], mach["matmul_fp32_gmacs_after"])
         rows.append(
-            f"| {path.stem[8:]} (batch {pre['batch']}{', compile' if mach.get('compile') else ''}) | "
+            f"| {path.stem[8:]} (batch {pre['batch']}{_compile_tag(mach, pre)}) | "
             f"{p['params']['total'] / 1e6:.2f} | {p['gmac']['pretrain_per_sample']:.2f} | {pre['samples_per_s']:.0f} | "
             f"{100 * pre['gmacs'] / bf16:.1f} % | {inf['latency_ms']:.1f} | "
             f"{app['reconstruct_classify_ms_2_persons']:.1f} / {app['reconstruct_classify_ms_1_person']:.1f} | "
@@ -39,7 +47,7 @@ def main(root: Path) -> None:
     print(gpu)
     checks = (root / "cuda_checks.txt")
     if checks.exists():
-        keep = ("CHECK", "all", "1", "2", "torch")
+        keep = ("CHECK", "INFO", "all", "1", "2", "torch")
         print("\n".join(line for line in checks.read_text().splitlines() if line.startswith(keep)))
     first = next(iter(sorted(root.glob("profile_*.json"))), None)
     if first is not None:

@@ -146,7 +146,11 @@ class TrainConfig:
     seed: int = 0  # seeds python, numpy and torch
     device: str = "auto"  # "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:1", ...
     amp: Literal["auto", "bf16", "fp16", "off"] = "auto"  # autocast on CUDA; auto = bf16 where supported
-    compile: bool = False  # torch.compile the model
+    compile: bool = False  # unused, kept so that saved configs load: see compile_mode
+    # torch.compile in pretraining and finetuning (inductor, CPU or CUDA): "blocks" compiles each STTA / CSTTA
+    # block (short compile, same weights and checkpoints), "full" the encoder and decoder whole. Opt-in: on a
+    # CPU both made the step slower (docs/benchmarks.md); meant for CUDA.
+    compile_mode: Literal["off", "blocks", "full"] = "off"
     log_every: int = 20  # iterations between metric lines
     eval_every: int = 1  # epochs between evaluations (finetuning)
     checkpoint_every: int = 0  # also save `last` every N iterations (0 = each epoch only)

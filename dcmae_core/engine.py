@@ -20,15 +20,14 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Sampler
 
-from dcmae_core.config import Config
 from dcmae_core.devices import DistContext
-from dcmae_core.optimizer import lr_at
 from dcmae_core.run_logger import RunLogger
 from dcmae_core.seeding import step_generator
 
 log = logging.getLogger(__name__)
 
-LossFn = Callable[[dict[str, torch.Tensor], torch.Generator], tuple[torch.Tensor, dict[str, float]]]
+# batch, generator -> (loss, stats); a stat is a float or a 0-dim tensor, read back only when logged.
+LossFn = Callable[[dict[str, torch.Tensor], torch.Generator], tuple[torch.Tensor, dict[str, Any]]]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -104,49 +103,88 @@ def autocast_ctx(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def compile_for_training(model: torch.nn.Module, mode: str) -> torch.nn.Module:
+    """torch.compile the parts of `model` that train.compile_mode names, in place; -> model.
+
+    "blocks": every outermost STTA / CSTTA block; "full": every outermost encoder and decoder; "off": nothing.
+    `Module.compile` keeps the module and its parameter names, so state dicts, checkpoints, DDP and the
+    optimiser see the same model; the first steps (and the first of each new batch shape) pay the compile."""
+    from dcmae_core.model.cross_attention import CSTTABlock
+    from dcmae_core.model.decoder import DCMAEDecoder
+    from dcmae_core.model.stta import STTABlock, STTAEncoder
+
+    if mode == "off":
+        return model
+    if mode == "blocks":
+        kinds: tuple[type, ...] = (STTABlock, CSTTABlock)
+    elif mode == "full":
+        kinds = (STTAEncoder, DCMAEDecoder)
+    else:
+        raise ValueError(f"unknown compile mode {mode!r}; use 'off', 'blocks' or 'full'")
+    done: list[str] = []
+    for name, module in model.named_modules():
+        if isinstance(module, kinds) and not any(name.startswith(d + ".") for d in done):
+            module.compile()
+            done.append(name)
+    if not done:
+        raise ValueError(f"compile mode {mode!r}: {type(model).__name__} holds no block to compile")
+    return model
+
+
 def train_one_epoch(
     model: torch.nn.Module,
     loss_fn: LossFn,
     loader: torch.utils.data.DataLoader,
     optimizer: torch.optim.Optimizer,
     state: TrainState,
-    cfg: Config,
     *,
-    base_lr: float,
+    lr_schedule: Callable[[int], float],
+    seed: int,
     steps_per_epoch: int,
     total_steps: int,
     device: torch.device,
     ctx: DistContext,
     logger: RunLogger,
+    grad_clip: float = 0.0,
+    log_every: int = 20,
+    checkpoint_every: int = 0,
     amp_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
     on_checkpoint: Callable[[], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, float]:
-    """One pass over `loader` (which already skips the batches done before a resume)."""
+    """One pass over `loader` (which already skips the batches done before a resume).
+
+    lr_schedule(step) -> the base learning rate at a global step (each group scales it by its `lr_scale`);
+    seed: the run's seed (`step_generator`); grad_clip: global gradient-norm clip, 0 = off; log_every: steps
+    between step lines; checkpoint_every: steps between `on_checkpoint` calls, 0 = none.
+
+    The step reads nothing back from the device: the loss and the stats are summed where they are, and read
+    (and checked to be finite) only at a log step, before a checkpoint, when asked to stop and at the epoch's
+    end. A non-finite loss therefore stops the run at the next such point, naming the steps since the last one;
+    no checkpoint is written from weights that a non-finite loss has touched.
+    """
     model.train()
-    t0, seen, sums = time.time(), 0, {}
+    t0, seen = time.time(), 0
+    sums: dict[str, torch.Tensor | float] = {}  # loss and stats times batch size, summed on the device
+    window = torch.zeros((), device=device)  # losses since the last check: non-finite once any one was
+    window_start = state.step
     for batch in loader:
         batch = to_device(batch, device)
-        lr = lr_at(state.step, total_steps, base_lr, cfg.optim, steps_per_epoch)
+        lr = lr_schedule(state.step)
         for group in optimizer.param_groups:
             group["lr"] = lr * group.get("lr_scale", 1.0)
-        gen = step_generator(cfg.train.seed, state.step, ctx.rank, device)
+        gen = step_generator(seed, state.step, ctx.rank, device)
         with autocast_ctx(device, amp_dtype):
             loss, stats = loss_fn(batch, gen)
-        if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"loss became {loss.item()} at step {state.step} (epoch {state.epoch + 1}); stopped. "
-                f"Lower the learning rate or enable optim.grad_clip, then --resume from the last checkpoint."
-            )
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
         else:
             loss.backward()
-        if cfg.optim.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         if scaler is not None:
             scaler.step(optimizer)
             scaler.update()
@@ -154,24 +192,45 @@ def train_one_epoch(
             optimizer.step()
         state.step += 1
         state.epoch_step += 1
-        n = int(batch["x"].shape[0])
+        n = int(batch["x"].shape[0])  # a shape: no read from the device
         seen += n
-        sums["loss"] = sums.get("loss", 0.0) + loss.item() * n
-        for k, v in stats.items():
-            sums[k] = sums.get(k, 0.0) + float(v) * n
-        if state.step % max(1, cfg.train.log_every) == 0 or state.epoch_step == steps_per_epoch:
+        value = loss.detach().float()
+        window += value
+        for k, v in {"loss": value, **stats}.items():
+            sums[k] = sums.get(k, 0.0) + (v.detach().float() if torch.is_tensor(v) else float(v)) * n
+        log_now = state.step % max(1, log_every) == 0 or state.epoch_step == steps_per_epoch
+        save_now = bool(on_checkpoint and checkpoint_every and state.step % checkpoint_every == 0)
+        stop_now = should_stop()
+        if log_now or save_now or stop_now:
+            _check_finite(window, window_start, state)
+            window.zero_()
+            window_start = state.step
+        if log_now:
             logger.emit({"event": "step", "epoch": state.epoch + 1, "step": state.step,
                          "epoch_step": state.epoch_step, "steps_per_epoch": steps_per_epoch,
-                         "total_steps": total_steps, "lr": lr, "loss": loss.item(),
+                         "total_steps": total_steps, "lr": lr, "loss": value.item(),
                          **{k: float(v) for k, v in stats.items()}}, step=state.step)
-        if on_checkpoint and cfg.train.checkpoint_every and state.step % cfg.train.checkpoint_every == 0:
+        if save_now:
             on_checkpoint()
-        if should_stop():
+        if stop_now:
             break
+    if window_start != state.step:
+        _check_finite(window, window_start, state)
     elapsed = time.time() - t0
-    out = {k: v / max(1, seen) for k, v in sums.items()}
+    out = {k: float(v) / max(1, seen) for k, v in sums.items()}
     out["samples_per_s"] = seen * ctx.world_size / max(elapsed, 1e-9)
     return out
+
+
+def _check_finite(window: torch.Tensor, first: int, state: TrainState) -> None:
+    """Raise NonFiniteLossError if the summed losses of steps first+1..state.step are not finite (one read)."""
+    total = window.item()
+    if not math.isfinite(total):
+        steps = f"step {state.step}" if state.step == first + 1 else f"steps {first + 1}-{state.step}"
+        raise NonFiniteLossError(
+            f"loss became {total} at {steps} (epoch {state.epoch + 1}); stopped. "
+            f"Lower the learning rate or enable optim.grad_clip, then --resume from the last checkpoint."
+        )
 
 
 @torch.no_grad()
@@ -205,7 +264,8 @@ def evaluate(
     }
 
 
-def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Cross-entropy and the batch's accuracy (a 0-dim tensor on the logits' device, read back when logged)."""
     loss = F.cross_entropy(logits.float(), labels)
-    acc = (logits.argmax(dim=1) == labels).float().mean().item()
+    acc = (logits.argmax(dim=1) == labels).float().mean().detach()
     return loss, {"acc": acc}

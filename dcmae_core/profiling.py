@@ -4,10 +4,19 @@ Convention: 1 multiply-accumulate (MAC) = 2 FLOPs, and GMAC = FlopCounterMode's 
 "GFLOPs" are MACs, SPEC §3). FlopCounterMode counts matmuls, convolutions and attention, not elementwise work.
 Speeds are read against the same run's fp32 matmul rate (a big torch.mm), so they are a share of what this
 machine's matmul kernels reach: achieved GMAC/s ÷ matmul GMAC/s.
+
+Operator counts (issue 15) come from torch.profiler on one pretraining step, forward and backward:
+- `kernels`: aten calls that do work: a call whose name is not in METADATA_OPS (views and other calls that
+  only make a tensor header) and that calls no other working aten op (so `linear` -> `addmm` counts once, as
+  `addmm`). This is what a step launches.
+- `top_level`: aten calls made by Python or by an autograd node directly (composites such as `linear` count
+  once here), the dispatcher round trips a step pays for.
+- `autograd_nodes`: backward functions the autograd engine ran.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -21,15 +30,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from dcmae_core.config import Config
+from dcmae_core.devices import resolve_device
 from dcmae_core.model.factory import build_classifier, build_dcmae
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def count_params(module: torch.nn.Module) -> int:
@@ -42,6 +46,92 @@ def count_gmac(fn: Callable[[], Any]) -> float:
     with counter:
         fn()
     return counter.get_total_flops() / 2e9
+
+
+# Aten calls that launch no kernel: they only build a tensor header (a view of the same storage, a fresh
+# uninitialised buffer) or are no-ops on this input. Leaf calls of these names are left out of `kernels`.
+METADATA_OPS = frozenset({
+    "alias", "as_strided", "chunk", "contiguous", "detach", "detach_", "diagonal", "empty", "empty_like",
+    "empty_strided", "expand", "expand_as", "flatten", "lift_fresh", "narrow", "new_empty", "new_empty_strided",
+    "permute", "_reshape_alias", "reshape", "resolve_conj", "resolve_neg", "select", "slice", "split",
+    "split_with_sizes", "squeeze", "t", "to", "transpose", "unbind", "unflatten", "unsqueeze", "_unsafe_view",
+    "view", "view_as",
+})
+
+
+def count_ops(fn: Callable[[], Any]) -> dict[str, Any]:
+    """Aten operator counts of one call of `fn` on the CPU profiler (see the module docstring).
+
+    -> {"kernels", "top_level", "autograd_nodes", "all_aten", "top_kernels": [[name, count], ...] (ten most
+    frequent kernels)}."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    kernels: collections.Counter[str] = collections.Counter()
+    top = nodes = every = 0
+    works: dict[int, bool] = {}
+
+    def does_work(e) -> bool:  # e or something inside it is a kernel
+        if e.id not in works:
+            inner = [does_work(c) for c in e.cpu_children if c.name.startswith("aten::")]
+            works[e.id] = any(inner) or e.name[len("aten::"):] not in METADATA_OPS
+        return works[e.id]
+
+    for e in prof.events():
+        if e.name.startswith("autograd::engine::evaluate_function"):
+            nodes += 1
+        if not e.name.startswith("aten::"):
+            continue
+        every += 1
+        parent = e.cpu_parent
+        if parent is None or not parent.name.startswith("aten::"):
+            top += 1
+        name = e.name[len("aten::"):]
+        if name not in METADATA_OPS and not any(does_work(c) for c in e.cpu_children if c.name.startswith("aten::")):
+            kernels[name] += 1
+    return {"kernels": sum(kernels.values()), "top_level": top, "autograd_nodes": nodes, "all_aten": every,
+            "top_kernels": [[k, n] for k, n in kernels.most_common(10)]}
+
+
+def step_split(model: torch.nn.Module, step: Callable[[], torch.Tensor], device: torch.device,
+               repeats: int = 3) -> dict[str, float]:
+    """Median milliseconds of one pretraining step's parts: encoder and decoder forward (module hooks), the
+    rest of the forward (masks, noise, loss), backward. `step` runs the forward and returns the loss; the
+    gradients are dropped after each call."""
+    marks: dict[str, float] = {}
+
+    def mark(name: str):
+        def hook(*_args) -> None:
+            _sync(device)
+            marks[name] = time.perf_counter()
+        return hook
+
+    handles = []
+    for name in ("encoder", "decoder"):
+        mod = getattr(model, name)
+        handles += [mod.register_forward_pre_hook(mark(name + "_start")),
+                    mod.register_forward_hook(mark(name + "_end"))]
+    rows: list[dict[str, float]] = []
+    try:
+        for _ in range(repeats + 1):  # the first call warms up
+            _sync(device)
+            start = time.perf_counter()
+            loss = step()
+            _sync(device)
+            mid = time.perf_counter()
+            loss.backward()
+            _sync(device)
+            end = time.perf_counter()
+            model.zero_grad(set_to_none=True)
+            enc = marks["encoder_end"] - marks["encoder_start"]
+            dec = marks["decoder_end"] - marks["decoder_start"]
+            rows.append({"encoder_forward_ms": enc * 1e3, "decoder_forward_ms": dec * 1e3,
+                         "other_forward_ms": (mid - start - enc - dec) * 1e3, "backward_ms": (end - mid) * 1e3})
+    finally:
+        for h in handles:
+            h.remove()
+    return {k: statistics.median(r[k] for r in rows[1:]) for k in rows[0]}
 
 
 def _sync(device: torch.device) -> None:
@@ -88,7 +178,7 @@ def _peak_memory_mib(device: torch.device) -> float:
 
 def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_persons: int = 2,
                   num_classes: int = 60, device: str = "auto", batch: int = 8, repeats: int = 2,
-                  compile: bool = False, speed: bool = True, seed: int = 0) -> dict[str, Any]:
+                  compile: str = "off", speed: bool = True, seed: int = 0) -> dict[str, Any]:
     """Parameters, GMAC per sample and (if `speed`) measured speed of the model that `cfg` describes.
 
     Pretraining: forward_pretrain + backward on `batch` samples with `num_persons` present persons.
@@ -99,7 +189,7 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     if dev.type == "cpu" and speed:
         from dcmae_core.allocator import keep_freed_memory
 
-        keep_freed_memory()  # as the training commands run (runs.keep_freed_memory)
+        keep_freed_memory()  # as the training commands run (allocator.keep_freed_memory)
     torch.manual_seed(seed)
     t_len, m, v, c = cfg.data.num_frames, num_persons, num_joints, in_channels
     model = build_dcmae(cfg, v, m, c, parents=tuple(range(-1, v - 1))).to(dev)  # a chain: sizes as any tree
@@ -131,14 +221,20 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     out["gmac"]["pretrain_step_per_sample"] = count_gmac(  # forward + backward
         lambda: model.forward_pretrain(x1, v1, gen).loss.backward())
     model.zero_grad(set_to_none=True)
+    if dev.type == "cpu":  # the profiler's CPU events; on CUDA they would count launches differently
+        # Counted at batch 1: the operators of a step do not depend on the batch size, only their sizes do.
+        out["ops"] = {"pretrain_step": count_ops(lambda: model.forward_pretrain(x1, v1, gen).loss.backward()),
+                      "batch": 1, "metadata_ops": sorted(METADATA_OPS)}
+        model.zero_grad(set_to_none=True)
     if not speed:
         return out
 
     run_model, run_clf = model, clf
-    if compile:
-        model.encoder = torch.compile(model.encoder)  # type: ignore[assignment]
-        model.decoder = torch.compile(model.decoder)  # type: ignore[assignment]
-        clf.encoder = model.encoder
+    compile_s = 0.0
+    if compile != "off":  # as training compiles (train.compile_mode); the classifier shares the encoder
+        from dcmae_core.engine import compile_for_training
+
+        compile_for_training(model, compile)
     out["machine"] = {
         "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
         "load_avg_1min_before": os.getloadavg()[0], "amp": "bf16" if use_amp else "off", "compile": compile,
@@ -154,11 +250,23 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
 
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
+    if compile != "off":  # the compile happens in the first steps: timed apart from the steady state
+        start = time.perf_counter()
+        train_step()
+        train_step()
+        _sync(dev)
+        compile_s = time.perf_counter() - start
     sec = time_call(train_step, dev, repeats)
     pre_mem = _peak_memory_mib(dev)
     step_gmac = out["gmac"]["pretrain_step_per_sample"] * batch
     pre = {"batch": batch, "seconds_per_step": sec, "samples_per_s": batch / sec, "gmacs": step_gmac / sec,
-           "peak_memory_mib": pre_mem}
+           "peak_memory_mib": pre_mem, "first_two_steps_s": compile_s}
+
+    def forward_loss() -> torch.Tensor:
+        with amp():
+            return run_model.forward_pretrain(xb, vb, gen).loss
+
+    pre["split_ms"] = step_split(run_model, forward_loss, dev, repeats)
 
     run_model.eval()
     run_clf.eval()

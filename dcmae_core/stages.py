@@ -25,12 +25,19 @@ from dcmae_core.config import Config, config_from_dict
 from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
 from dcmae_core.data.splits import few_label_subset, load_indices, resolve_splits, save_indices
 from dcmae_core.devices import DistContext, autocast_dtype, enable_tf32, init_distributed, resolve_device
-from dcmae_core.engine import EpochSampler, TrainState, classification_loss, evaluate, train_one_epoch
+from dcmae_core.engine import (
+    EpochSampler,
+    TrainState,
+    classification_loss,
+    compile_for_training,
+    evaluate,
+    train_one_epoch,
+)
 from dcmae_core.layout import Layout
 from dcmae_core.model.dcmae import DCMAEClassifier
 from dcmae_core.model.factory import build_classifier, build_dcmae
 from dcmae_core.occlusion import occlusion_mask, parse_patterns
-from dcmae_core.optimizer import build_optimizer
+from dcmae_core.optimizer import build_optimizer, lr_at
 from dcmae_core.run_folder import claim_run_dir, truncate_metrics
 from dcmae_core.run_logger import RunLogger
 from dcmae_core.seeding import seed_everything
@@ -140,6 +147,7 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
     if payload is not None and ctx.is_main:  # lines logged after that save are replayed: drop them
         truncate_metrics(run_dir, payload.get("metrics_bytes"), int(payload["train_state"]["step"]))
     logger = RunLogger(run_dir, cfg, ctx, jsonl_stdout=jsonl, resume=payload is not None)
+    compile_for_training(model, cfg.train.compile_mode)
     net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
     optimizer = build_optimizer(model.parameters(), cfg.optim, base_lr, wd)
     state = TrainState()
@@ -172,7 +180,10 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
     while state.epoch < epochs and not stop():
         sampler.set_epoch(state.epoch, skip_batches=state.epoch_step)
         loader.dataset.set_epoch(state.epoch)
-        summary = train_one_epoch(net, fn, loader, optimizer, state, cfg, base_lr=base_lr,
+        summary = train_one_epoch(net, fn, loader, optimizer, state, seed=cfg.train.seed,
+                                  grad_clip=cfg.optim.grad_clip,
+                                  lr_schedule=lambda s: lr_at(s, total, base_lr, cfg.optim, steps_per_epoch),
+                                  log_every=cfg.train.log_every, checkpoint_every=cfg.train.checkpoint_every,
                                   steps_per_epoch=steps_per_epoch, total_steps=total, device=device, ctx=ctx,
                                   logger=logger, amp_dtype=amp, scaler=scaler,
                                   on_checkpoint=lambda: save("last"), should_stop=stop)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dcmae_core.config import build_config
-from dcmae_core.profiling import count_gmac, profile_model
+from dcmae_core.profiling import count_gmac, count_ops, profile_model
 from dcmae_core.train import main
 
 
@@ -46,3 +46,17 @@ def test_count_gmac_counts_a_matmul_as_its_macs():
 def test_bad_arguments_are_rejected(capsys):
     assert main(["profile", "--preset", "tiny", "--batch", "0"]) == 1
     assert "--batch" in capsys.readouterr().err
+
+
+def test_count_ops_leaves_out_views_and_counts_a_composite_once():
+    a, b = torch.randn(8, 4), torch.randn(6, 4)
+    ops = count_ops(lambda: a.view(4, 8).view(8, 4) @ b.t())  # matmul -> mm; the views and t launch nothing
+    assert ops["kernels"] == 1 and ops["top_kernels"] == [["mm", 1]]
+    assert ops["top_level"] == 4 and ops["all_aten"] > ops["top_level"]  # view, view, t, matmul (-> mm, ...)
+
+
+def test_profile_counts_the_operators_of_a_pretraining_step():
+    r = profile_model(build_config("tiny"), speed=False)["ops"]
+    step = r["pretrain_step"]
+    assert 0 < step["kernels"] < step["all_aten"] and step["autograd_nodes"] > 0
+    assert "view" in r["metadata_ops"] and all(name not in r["metadata_ops"] for name, _ in step["top_kernels"])

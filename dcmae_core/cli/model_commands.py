@@ -19,7 +19,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=2, help="timed repetitions (median); one warm-up before")
     p.add_argument("--joints", type=int, default=25, help="joints V (default NTU-25)")
     p.add_argument("--num-classes", type=int, default=60, help="classes of the linear head")
-    p.add_argument("--compile", action="store_true", help="torch.compile encoder and decoder")
+    p.add_argument("--compile", nargs="?", const="blocks", default="off", choices=["off", "blocks", "full"],
+                   help="torch.compile as train.compile_mode does: each block (blocks, the default of a bare "
+                        "--compile) or encoder and decoder whole (full); the first two steps are timed apart")
     p.add_argument("--no-speed", action="store_true", help="count parameters and GMAC only")
     p.set_defaults(func=run_profile)
 
@@ -58,6 +60,10 @@ def _human(r: dict) -> str:
         f"GMAC     pretrain {g['pretrain_per_sample']:.2f} /sample (M=2, masked)   inference "
         f"{g['inference_per_sample']:.2f} /sample (encoder, M=2)   [{r['convention']}]",
     ]
+    if "ops" in r:
+        o = r["ops"]["pretrain_step"]
+        lines.append(f"ops      pretraining step (forward + backward): {o['kernels']} kernels, {o['top_level']} "
+                     f"top-level aten calls, {o['autograd_nodes']} autograd nodes   [CPU profiler; profiling.py]")
     if "pretrain" in r:
         mc, pre, inf, app = r["machine"], r["pretrain"], r["inference"], r["app_case"]
         mm = max(mc["matmul_fp32_gmacs_before"], mc["matmul_fp32_gmacs_after"])

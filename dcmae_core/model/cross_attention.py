@@ -35,8 +35,9 @@ class CrossAttention(nn.Module):
         lk, h = z.shape[1], self.num_heads
         q = self.q(self.norm_q(x)).view(s, lq, h, d // h).transpose(1, 2)  # (S, H, Lq, D/H)
         kv = self.kv(self.norm_kv(z)).view(s, lk, 2, h, d // h).permute(2, 0, 3, 1, 4)  # (2, S, H, Lk, D/H)
+        k, v = kv.unbind(0)  # not kv[0] / kv[1]: their backward zero-fills two full-size gradients
         mask = None if key_keep is None else key_keep[:, None, None, :]  # (S, 1, 1, Lk)
-        out = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=mask)  # (S, H, Lq, D/H)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (S, H, Lq, D/H)
         return self.proj(out.transpose(1, 2).reshape(s, lq, d))  # (S, Lq, D)
 
 

@@ -136,7 +136,7 @@ class DCMAE(nn.Module):
         if self.schedule is not None:
             t = self.schedule.sample_timesteps(n, generator, x.device).repeat_interleave(m)[rows]  # (B,)
             noise = _randn((n * m, t_len, v, c), generator, x.device, x.dtype)[rows]  # (B, T, V, C)
-            x_t = self.schedule.add_noise(x0, noise, t)  # (B, T, V, C)
+            x_t = self.schedule.add_noise(x0, noise, t, check=False)  # (B, T, V, C); t drawn in range
             if absent is not None:
                 x_t = torch.where(absent[..., None, None], x0, x_t)  # (B, T, V, C) absent frames: no noise
         prior = interp_prior(x0, removed) if self.decoder.fill_prior else None  # (B, T, V, C + 3)

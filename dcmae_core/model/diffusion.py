@@ -61,6 +61,7 @@ class NoiseSchedule:
         self.alpha_bar = np.cumprod(self.alphas)  # (T+1,) ᾱ_t
         self.sqrt_alpha_bar = np.sqrt(self.alpha_bar)
         self.sqrt_one_minus_alpha_bar = np.sqrt(1.0 - self.alpha_bar)
+        self._tables: dict[tuple, torch.Tensor] = {}  # (array name, device, dtype) -> that array on the device
 
     @classmethod
     def from_config(cls, cfg: DiffusionConfig) -> NoiseSchedule:
@@ -71,22 +72,28 @@ class NoiseSchedule:
         return float(self.alpha_bar[t] / (1.0 - self.alpha_bar[t]))
 
     # -- helpers ---------------------------------------------------------------------------------------
-    @staticmethod
-    def _extract(arr: np.ndarray, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        """arr[t] as a tensor of like's dtype/device, shaped (B, 1, ..., 1) to broadcast against like."""
-        vals = torch.from_numpy(arr)[t.detach().long().cpu()]  # (B,) float64
-        return vals.to(device=like.device, dtype=like.dtype).view(-1, *([1] * (like.dim() - 1)))
+    def _extract(self, name: str, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """self.<name>[t] (a float64 array of this schedule) as a tensor of like's dtype/device, shaped
+        (B, 1, ..., 1) to broadcast against like.
+
+        The table is copied to like's device once and indexed there: no device-to-host read of t per step."""
+        key = (name, like.device, like.dtype)
+        table = self._tables.get(key)
+        if table is None:  # float64 values cast once: the same numbers as casting after indexing
+            table = self._tables[key] = torch.from_numpy(getattr(self, name)).to(device=like.device, dtype=like.dtype)
+        return table[t.detach().long()].view(-1, *([1] * (like.dim() - 1)))  # (B, 1, ..., 1)
 
     def _check_t(self, t: torch.Tensor, low: int = 1) -> None:
         if t.numel() and (int(t.min()) < low or int(t.max()) > self.num_steps):
             raise ValueError(f"timesteps must lie in {low}..{self.num_steps}, got {t.min()}..{t.max()}")
 
     # -- forward process -------------------------------------------------------------------------------
-    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """x_t of eq. 3. x0, noise (B, ...); t (B,) int in 1..T."""
-        self._check_t(t)
-        return self._extract(self.sqrt_alpha_bar, t, x0) * x0 + self._extract(
-            self.sqrt_one_minus_alpha_bar, t, x0) * noise
+    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, check: bool = True) -> torch.Tensor:
+        """x_t of eq. 3. x0, noise (B, ...); t (B,) int in 1..T. check=False skips the range check, which reads
+        t back to the host (for t from `sample_timesteps`, in range by construction, in the training step)."""
+        if check:
+            self._check_t(t)
+        return self._extract("sqrt_alpha_bar", t, x0) * x0 + self._extract("sqrt_one_minus_alpha_bar", t, x0) * noise
 
     def sample_timesteps(self, n: int, generator: torch.Generator | None = None,
                          device: torch.device | str = "cpu") -> torch.Tensor:

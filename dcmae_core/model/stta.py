@@ -102,18 +102,12 @@ class ShiftSum(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, None]:
         axis, kernel = ctx.axis, ctx.kernel
         c, n = kernel // 2, grad.shape[axis]
-        gz = grad.new_empty(*grad.shape[:-1], kernel, grad.shape[-1])  # (..., K, D)
-        for k in range(kernel):
-            s = k - c
-            gk = gz.select(-2, k)  # grad of z[j, k] = grad[j - s], zero where j - s falls outside
-            if abs(s) >= n:
-                gk.zero_()
-            elif s >= 0:
-                gk.narrow(axis, s, n - s).copy_(grad.narrow(axis, 0, n - s))
-                gk.narrow(axis, 0, s).zero_()
-            else:
-                gk.narrow(axis, 0, n + s).copy_(grad.narrow(axis, -s, n + s))
-                gk.narrow(axis, n + s, -s).zero_()
+        # grad of z[j, k] = grad[j - s] (s = k - c), zero where j - s falls outside: tap k is a window of the
+        # zero-padded gradient. One pad and one stack instead of a copy and a zero fill per tap.
+        pad = [0, 0] * (grad.dim() - axis % grad.dim())
+        pad[-2:] = [c, c]  # F.pad lists the last axis first: pad only `axis`, by c on both sides
+        gp = F.pad(grad, pad)  # (..., n + 2c along axis, ..., D)
+        gz = torch.stack([gp.narrow(axis, 2 * c - k, n) for k in range(kernel)], dim=-2)  # (..., K, D)
         return gz, grad.reshape(-1, grad.shape[-1]).sum(0), None
 
 
@@ -168,8 +162,10 @@ class STTABlock(nn.Module):
         h, d = self.num_heads, self.qk_dim
         qk = self.qk(x + self.pos)  # (B, L, P, 2*H*d)
         qk = qk.view(b, l, p, 2, h, d).permute(3, 0, 4, 1, 2, 5)  # (2, B, H, L, P, d)
-        qk = qk.reshape(2, b * h, l, p * d)  # (2, B*H, L, P*d)
-        logits = torch.bmm(qk[1], qk[0].transpose(1, 2))  # (B*H, L_out, L_in): Σ over tuples and channels
+        # unbind, not qk[0] / qk[1]: the backward of two selects allocates and zero-fills two full-size tensors.
+        q, k = qk.reshape(2, b * h, l, p * d).unbind(0)  # 2 x (B*H, L, P*d)
+        logits = torch.bmm(k, q.transpose(1, 2))  # (B*H, L_out, L_in): Σ over tuples and channels
+        # Plain mul/add: baddbmm's alpha and addcmul launch more kernels in backward than they save (measured).
         attn = torch.tanh(logits * (1.0 / (d * p))).view(b, h, l, l)  # (B, H, L, L)
         return attn * self.alpha.view(1, h, 1, 1) + self.att0
 

@@ -1,0 +1,174 @@
+"""The training step of `engine.train_one_epoch`: no host reads between log steps, a non-finite loss stops the run
+naming its steps before any checkpoint, and a compiled tiny model gives the eager model's loss."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from dcmae_core.config import build_config
+from dcmae_core.engine import NonFiniteLossError, TrainState, compile_for_training, train_one_epoch
+from dcmae_core.model.factory import build_dcmae
+from dcmae_core.devices import DistContext
+
+CORE = str(Path(__file__).resolve().parents[1] / "dcmae_core")
+
+
+class ListLogger:
+    def __init__(self) -> None:
+        self.records: list[dict] = []
+
+    def emit(self, record: dict, step: int | None = None) -> None:
+        self.records.append(record)
+
+
+def tiny_setup(steps: int, seed: int = 0):
+    cfg = build_config("tiny")
+    torch.manual_seed(seed)
+    model = build_dcmae(cfg, 25, 2, 3, parents=tuple(range(-1, 24)))
+    g = torch.Generator().manual_seed(seed)
+    batches = [{"x": torch.randn(2, 2, cfg.data.num_frames, 25, 3, generator=g),
+                "person_valid": torch.tensor([[True, True], [True, False]])} for _ in range(steps)]
+    return cfg, model, batches
+
+
+def pretrain_loss(model):
+    def loss(batch, gen):
+        return model.forward_pretrain(batch["x"], batch["person_valid"], gen).loss, {}
+    return loss
+
+
+def run_epoch(model, loss_fn, batches, *, log_every, checkpoint_every=0, on_checkpoint=None, should_stop=None):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    logger = ListLogger()
+    state = TrainState()
+    out = train_one_epoch(model, loss_fn, batches, opt, state, lr_schedule=lambda s: 1e-3, seed=0,
+                          steps_per_epoch=len(batches), total_steps=len(batches), device=torch.device("cpu"),
+                          ctx=DistContext(), logger=logger, grad_clip=1.0, log_every=log_every,
+                          checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint,
+                          should_stop=should_stop or (lambda: False))
+    return out, logger, state
+
+
+def test_a_training_step_reads_nothing_back_between_log_steps(monkeypatch):
+    """Count reads of tensor values to the host (item, float, int, bool, tolist) made by dcmae_core code; on
+    CUDA each is a sync that stalls the launch queue. Only log steps (and the epoch's end) may read."""
+    reads: list[str] = []
+
+    def counting(name):
+        original = getattr(torch.Tensor, name)
+
+        def wrapper(self, *args, **kwargs):
+            caller = sys._getframe(1).f_code.co_filename
+            if caller.startswith(CORE):
+                reads.append(f"{name} in {Path(caller).name}:{sys._getframe(1).f_lineno}")
+            return original(self, *args, **kwargs)
+        monkeypatch.setattr(torch.Tensor, name, wrapper)
+
+    for name in ("item", "tolist", "__float__", "__int__", "__bool__"):
+        counting(name)
+    _, model, batches = tiny_setup(6)
+    inner = pretrain_loss(model)
+    per_step: list[list[str]] = []  # reads from one loss call to the next: everything one step does
+
+    def loss_fn(batch, gen):
+        per_step.append(list(reads))
+        reads.clear()
+        return inner(batch, gen)
+
+    out, logger, _ = run_epoch(model, loss_fn, batches, log_every=3)
+    per_step = [*per_step[1:], list(reads)]  # drop what came before step 1; add what came after step 6
+    assert [r["step"] for r in logger.records] == [3, 6]
+    assert per_step[0] == per_step[1] == per_step[3] == per_step[4] == [], per_step
+    assert per_step[2] and per_step[5], "the log steps' reads were not seen: the counter is broken"
+    assert out["loss"] > 0 and out["samples_per_s"] > 0
+
+
+def test_non_finite_loss_stops_before_a_checkpoint_and_names_the_steps():
+    _, model, batches = tiny_setup(8)
+    inner = pretrain_loss(model)
+    calls = {"n": 0}
+
+    def loss_fn(batch, gen):
+        calls["n"] += 1
+        loss, stats = inner(batch, gen)
+        return (loss * float("nan") if calls["n"] == 4 else loss), stats
+
+    saves: list[int] = []
+    with pytest.raises(NonFiniteLossError, match=r"loss became nan at steps 4-5 \(epoch 1\); stopped\. Lower"):
+        run_epoch(model, loss_fn, batches, log_every=3, checkpoint_every=5,
+                  on_checkpoint=lambda: saves.append(1))
+    assert saves == []  # the step-5 checkpoint would have held the NaN step's weights
+    assert calls["n"] == 5
+
+
+def test_epoch_summary_is_the_batch_weighted_mean_of_losses_and_stats():
+    _, model, batches = tiny_setup(3)
+    values = iter([1.0, 2.0, 4.0])
+
+    def loss_fn(batch, gen):
+        w = next(values)
+        loss = model.forward_pretrain(batch["x"], batch["person_valid"], gen).loss * 0 + w
+        return loss, {"acc": torch.tensor(w / 10), "plain": w}
+
+    out, logger, _ = run_epoch(model, loss_fn, batches, log_every=2)
+    assert out["loss"] == pytest.approx(7 / 3) and out["acc"] == pytest.approx(0.7 / 3)
+    assert out["plain"] == pytest.approx(7 / 3)
+    assert [r["loss"] for r in logger.records] == [2.0, 4.0] and logger.records[0]["acc"] == pytest.approx(0.2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_engine_step_makes_no_cuda_sync_between_log_steps():
+    """The engine's own work (schedule, generator, backward, clip, optimiser, sums) with a model that syncs
+    nowhere itself; the DCMAE's gather of present persons (nonzero) is a sync the model still makes."""
+    dev = torch.device("cuda")
+    net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1)).to(dev)
+    batches = [{"x": torch.randn(4, 8, device=dev)} for _ in range(5)]
+
+    def loss_fn(batch, gen):
+        noise = torch.randn(batch["x"].shape, generator=gen, device=gen.device)
+        return net(batch["x"] + noise).square().mean(), {}
+
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3, capturable=True)
+    state = TrainState()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        train_one_epoch(net, loss_fn, batches[:4], opt, state, lr_schedule=lambda s: 1e-3, seed=0,
+                        steps_per_epoch=100, total_steps=100, device=dev, ctx=DistContext(), logger=ListLogger(),
+                        grad_clip=1.0, log_every=100)
+    except RuntimeError as exc:
+        if "synchroniz" not in str(exc):
+            raise
+        torch.cuda.set_sync_debug_mode("default")
+        pytest.fail(f"a non-log step synchronised: {exc}")
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+@pytest.mark.slow
+def test_compiled_blocks_give_the_eager_loss():
+    cfg, model, batches = tiny_setup(1)
+    compiled = build_dcmae(cfg, 25, 2, 3, parents=tuple(range(-1, 24)))
+    compiled.load_state_dict(model.state_dict())
+    compile_for_training(compiled, "blocks")
+    b = batches[0]
+    eager_loss = model.forward_pretrain(b["x"], b["person_valid"], torch.Generator().manual_seed(1)).loss
+    comp_loss = compiled.forward_pretrain(b["x"], b["person_valid"], torch.Generator().manual_seed(1)).loss
+    assert torch.isclose(comp_loss, eager_loss, rtol=1e-4, atol=1e-6), (comp_loss, eager_loss)
+    comp_loss.backward()
+    eager_loss.backward()
+    for (name, p), q in zip(compiled.named_parameters(), model.parameters(), strict=True):
+        assert torch.allclose(p.grad, q.grad, rtol=1e-3, atol=1e-5), name
+    assert list(compiled.state_dict()) == list(model.state_dict())
+
+
+def test_compile_modes_are_checked():
+    _, model, _ = tiny_setup(0)
+    assert compile_for_training(model, "off") is model
+    with pytest.raises(ValueError, match="unknown compile mode"):
+        compile_for_training(model, "everything")
+    with pytest.raises(ValueError, match="no block"):
+        compile_for_training(torch.nn.Linear(2, 2), "blocks")
