@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from dcmae_core.config import build_config
+from dcmae_core.devices import DistContext
 from dcmae_core.engine import NonFiniteLossError, TrainState, compile_for_training, train_one_epoch
 from dcmae_core.model.factory import build_dcmae
-from dcmae_core.devices import DistContext
 
 CORE = str(Path(__file__).resolve().parents[1] / "dcmae_core")
 
