@@ -33,6 +33,7 @@ test-fast: sysdeps $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 bench: $(STAMP)
 	$(PY) bench/bench_read_skeleton.py

@@ -18,21 +18,26 @@ log = logging.getLogger("dcmae_studio")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="main.py",
-                                description="DCMAE Studio: view, occlude, reconstruct skeletons.")
+    p = argparse.ArgumentParser(prog="main.py", description="DCMAE Studio: view, occlude, reconstruct skeletons.")
     p.add_argument("files", nargs="*", help=".skeleton files to open (default: a bundled sample)")
     p.add_argument("--checkpoint", help="checkpoint to load (default: the last used, else the demo)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1, ...")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the state to a PNG and exit")
-    p.add_argument("--mask", help="with --screenshot: a body part (left-arm, ...), a ratio r, 'pretrain' or an "
-                                   "occlusion pattern (limb_span, lower_body, ...; docs/occlusion.md)")
+    p.add_argument(
+        "--mask",
+        help="with --screenshot: a body part (left-arm, ...), a ratio r, 'pretrain' or an "
+        "occlusion pattern (limb_span, lower_body, ...; docs/occlusion.md)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of random masks and sampling")
     p.add_argument("--reconstruct", action="store_true", help="--screenshot: reconstruct first")
     p.add_argument("--compare", default="side by side", help="'side by side', 'overlay' or 'single'")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot, WxH (the PNG's size)")
     p.add_argument("--no-gl", action="store_true", help="use the 2D projection view instead of OpenGL")
-    p.add_argument("--browse", metavar="DIR_OR_NPZ",
-                   help="list a folder of .skeleton files, a prepared dataset or an .npz in the Browser dock")
+    p.add_argument(
+        "--browse",
+        metavar="DIR_OR_NPZ",
+        help="list a folder of .skeleton files, a prepared dataset or an .npz in the Browser dock",
+    )
     return p.parse_args(argv)
 
 
@@ -58,8 +63,9 @@ async def _startup(win, args: argparse.Namespace) -> int:
     if not args.screenshot:
         return 0
     if not opened:
-        print(f"--screenshot: no file could be opened ({files or 'no file given and no bundled sample'})",
-              file=sys.stderr)
+        print(
+            f"--screenshot: no file could be opened ({files or 'no file given and no bundled sample'})", file=sys.stderr
+        )
         return 1
     if args.mask and not win.controller.mask_spec(args.mask, args.seed):
         return 1
@@ -86,8 +92,10 @@ def no_display() -> str:
         return ""
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         return ""
-    return ("no display: DCMAE Studio needs a desktop session (DISPLAY or WAYLAND_DISPLAY); on a headless "
-            "machine run it under Xvfb: xvfb-run -a .venv/bin/python main.py")
+    return (
+        "no display: DCMAE Studio needs a desktop session (DISPLAY or WAYLAND_DISPLAY); on a headless "
+        "machine run it under Xvfb: xvfb-run -a .venv/bin/python main.py"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,8 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     win.show()
     with loop:
         task = loop.create_task(_startup(win, args))
-        task.add_done_callback(
-            lambda t: t.exception() and QMessageBox.critical(win, "Start-up", str(t.exception())))
+        task.add_done_callback(lambda t: t.exception() and QMessageBox.critical(win, "Start-up", str(t.exception())))
         app.aboutToQuit.connect(win.service.shutdown)
         loop.run_forever()
     return code

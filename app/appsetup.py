@@ -16,14 +16,20 @@ def apply_dark_theme(app: QApplication) -> None:
     app.setStyle("Fusion")
     pal = QPalette()
     base, window, text = QColor(30, 32, 37), QColor(42, 44, 50), QColor(225, 225, 228)
-    for role, color in ((QPalette.ColorRole.Window, window), (QPalette.ColorRole.WindowText, text),
-                        (QPalette.ColorRole.Base, base), (QPalette.ColorRole.AlternateBase, window),
-                        (QPalette.ColorRole.ToolTipBase, window), (QPalette.ColorRole.ToolTipText, text),
-                        (QPalette.ColorRole.Text, text), (QPalette.ColorRole.Button, window),
-                        (QPalette.ColorRole.ButtonText, text),
-                        (QPalette.ColorRole.Highlight, QColor(40, 120, 200)),
-                        (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
-                        (QPalette.ColorRole.Link, QColor(90, 170, 255))):
+    for role, color in (
+        (QPalette.ColorRole.Window, window),
+        (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, base),
+        (QPalette.ColorRole.AlternateBase, window),
+        (QPalette.ColorRole.ToolTipBase, window),
+        (QPalette.ColorRole.ToolTipText, text),
+        (QPalette.ColorRole.Text, text),
+        (QPalette.ColorRole.Button, window),
+        (QPalette.ColorRole.ButtonText, text),
+        (QPalette.ColorRole.Highlight, QColor(40, 120, 200)),
+        (QPalette.ColorRole.HighlightedText, QColor(255, 255, 255)),
+        (QPalette.ColorRole.Link, QColor(90, 170, 255)),
+    ):
         pal.setColor(role, color)
     pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(120, 120, 125))
     pal.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(120, 120, 125))
@@ -39,7 +45,10 @@ def install_excepthook() -> None:
             QApplication.quit()
             return
         if QApplication.instance() is not None:
-            QMessageBox.critical(None, "Unexpected error", f"{exc_type.__name__}: {exc}\n\n"
-                                 "The details are in the log; the app keeps running.")
+            QMessageBox.critical(
+                None,
+                "Unexpected error",
+                f"{exc_type.__name__}: {exc}\n\nThe details are in the log; the app keeps running.",
+            )
 
     sys.excepthook = hook

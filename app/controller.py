@@ -27,7 +27,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-
 def unknown_action(action: str, class_names: list[str]) -> str:
     """A notice when the file's recorded action is not among the model's classes (its labels can then only be the
     nearest of those), else ""."""
@@ -39,8 +38,11 @@ def unknown_action(action: str, class_names: list[str]) -> str:
             return ""
     sources = sorted({c.split(": ", 1)[0] for c in class_names if ": " in c})
     where = f" ({', '.join(sources)})" if sources else ""
-    return (f"the recorded action '{action}' is not among the {len(class_names)} actions this model knows{where}: "
-            f"its labels can only name the closest of those")
+    return (
+        f"the recorded action '{action}' is not among the {len(class_names)} actions this model knows{where}: "
+        f"its labels can only name the closest of those"
+    )
+
 
 class Controller(QObject):
     """Owns the state and the inference service; reports problems through `error(title, message)`."""
@@ -86,8 +88,9 @@ class Controller(QObject):
 
     def open_entry(self, entry) -> bool:
         """Open a browser entry (file, dataset sample or .npz row); False (and an error) if it cannot be read."""
-        return self._show(lambda: core_bridge.load_entry(entry), "Cannot open sample",
-                          entry.source if entry.kind == "file" else None)
+        return self._show(
+            lambda: core_bridge.load_entry(entry), "Cannot open sample", entry.source if entry.kind == "file" else None
+        )
 
     async def load_checkpoint(self, path: str | None) -> bool:
         """Load a checkpoint in the worker (None = the bundled demo); False (and an error) on failure."""
@@ -126,22 +129,27 @@ class Controller(QObject):
             persons = None if person < 0 else [person]
             new = masking.part_mask(seq.present, seq.num_joints, joints, frames, persons)
             self.state.set_mask(self.state.mask | new)
+
         return self._guard(do)
 
     def mask_range(self, start: int, stop: int) -> bool:
         """Mask every joint in frames [start, stop) and make it the in/out range."""
+
         def do() -> None:
             seq = self._seq()
             self.state.set_in_out(start, stop)
             new = masking.part_mask(seq.present, seq.num_joints, range(seq.num_joints), self.state.in_out)
             self.state.set_mask(self.state.mask | new)
+
         return self._guard(do)
 
     def mask_pretrain(self, mt: float, mj: float, seed: int) -> bool:
         """The paper's pretraining mask, as `reconstruct --mask random:MT,MJ --seed SEED` draws it."""
+
         def do() -> None:
             seq = self._seq()
             self.state.set_mask(core_bridge.mask_spec(f"random:{float(mt)!r},{float(mj)!r}", seq, seed))
+
         return self._guard(do)
 
     def mask_missing(self, r: float, seed: int) -> bool:
@@ -151,10 +159,12 @@ class Controller(QObject):
     def mask_pattern(self, pattern: str, seed: int) -> bool:
         """A named occlusion pattern of the core ('limb_span', 'lower_body', 'random:0.1', ...), seeded as the
         CLI seeds it: pattern P with seed s here is `reconstruct --mask P --seed s`."""
+
         def do() -> None:
             seq = self._seq()
             self.state.set_mask(core_bridge.occlusion(pattern, seq, seed))
             self.status.emit(f"occlusion {pattern} (seed {seed}): {int(self.state.mask.sum())} joint-frames hidden")
+
         return self._guard(do)
 
     def mask_spec(self, spec: str, seed: int = 0) -> bool:
@@ -170,6 +180,7 @@ class Controller(QObject):
         def do() -> None:
             seq = self._seq()
             self.state.set_mask(masking.body_part_mask(text, seq.present, seq.num_joints, seq.groups))
+
         return self._guard(do)
 
     def clear_mask(self) -> None:
@@ -194,8 +205,15 @@ class Controller(QObject):
         if self.service.busy:
             self.status.emit("inference is already running")
             return False
-        req = InferenceRequest(seq.data, self.state.mask, self.state.version, method=method,
-                               num_steps=num_steps, seed=seed, joint_names=tuple(seq.joint_names))
+        req = InferenceRequest(
+            seq.data,
+            self.state.mask,
+            self.state.version,
+            method=method,
+            num_steps=num_steps,
+            seed=seed,
+            joint_names=tuple(seq.joint_names),
+        )
         try:
             res = await self.service.run(req)
         except JobCancelled:
@@ -204,8 +222,10 @@ class Controller(QObject):
         except (JobFailed, RuntimeError) as exc:
             self.error.emit("Inference failed", str(exc))
             return False
-        about = {"method": method,  # interpolation uses no model: no checkpoint made the fill
-                 "checkpoint": None if method == "interpolate" else (self.state.model_info or {}).get("path")}
+        about = {
+            "method": method,  # interpolation uses no model: no checkpoint made the fill
+            "checkpoint": None if method == "interpolate" else (self.state.model_info or {}).get("path"),
+        }
         if method == "iterative":
             about.update(num_steps=int(num_steps), seed=int(seed))
         if not self.state.set_result(res.version, res.reconstruction, res.predictions, res.baseline, about):
@@ -259,8 +279,9 @@ class Controller(QObject):
         self.status.emit(f"saved {path} ({source}, frame {self.state.frame + 1})")
         return True
 
-    async def export_movie(self, path: str | Path, source: str, camera, floor: float,
-                           size: tuple[int, int] = (360, 300)) -> bool:
+    async def export_movie(
+        self, path: str | Path, source: str, camera, floor: float, size: tuple[int, int] = (360, 300)
+    ) -> bool:
         """The in/out range of `source` as a GIF or MP4 (by the suffix), drawn and encoded in a worker thread
         (progress on `exports`); False (and an error) on failure."""
         if self.exports.busy:

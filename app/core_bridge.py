@@ -67,10 +67,18 @@ def _load_kinect(path: Path) -> Sequence:
     dataset = _DATASET_TITLES.get(info["dataset"], info["dataset"])
     action = f"A{info['action']:02d} " if info["action"] > 0 else ""
     log.info("loaded %s: %s", path, data.shape)
-    return Sequence(name=path.stem, title=f"{dataset} {action}{info['action_name']}", data=data, present=present,
-                    joint_names=tuple(KINECT20.joint_names), parents=tuple(KINECT20.parents),
-                    groups=dict(KINECT20.groups), path=str(path), handle=None,
-                    action=f"{dataset}: {info['action_name']}" if info["action"] > 0 else "")
+    return Sequence(
+        name=path.stem,
+        title=f"{dataset} {action}{info['action_name']}",
+        data=data,
+        present=present,
+        joint_names=tuple(KINECT20.joint_names),
+        parents=tuple(KINECT20.parents),
+        groups=dict(KINECT20.groups),
+        path=str(path),
+        handle=None,
+        action=f"{dataset}: {info['action_name']}" if info["action"] > 0 else "",
+    )
 
 
 def load_sequence(path: str | Path) -> Sequence:
@@ -110,8 +118,9 @@ def load_sequence(path: str | Path) -> Sequence:
     )
 
 
-def export_skeleton(seq: Sequence, data: np.ndarray, path: str | Path, filled: np.ndarray | None = None,
-                    about: dict | None = None) -> Path:
+def export_skeleton(
+    seq: Sequence, data: np.ndarray, path: str | Path, filled: np.ndarray | None = None, about: dict | None = None
+) -> Path:
     """Write `data` (M, T, V, 3) metres (centred, like seq.data) as an NTU .skeleton file: the original file in
     which the joints where `filled` (M, T, V) bool is True take `data`, are marked not tracked and get projected
     pixels; every other number stays as the file had it (its digits, CRLF). A JSON sidecar (same name + .json)
@@ -125,8 +134,9 @@ def export_skeleton(seq: Sequence, data: np.ndarray, path: str | Path, filled: n
     filled = np.zeros(data.shape[:3], bool) if filled is None else np.asarray(filled, bool)  # (M, T, V)
     if filled.shape != data.shape[:3]:
         raise ValueError(f"filled {filled.shape} does not match the sequence {data.shape[:3]}")
-    return preprocess.write_filled_file(Path(path), seq.handle.skeleton, seq.handle.pre, data, filled,
-                                        dict(about or {}), list(seq.joint_names))
+    return preprocess.write_filled_file(
+        Path(path), seq.handle.skeleton, seq.handle.pre, data, filled, dict(about or {}), list(seq.joint_names)
+    )
 
 
 def _entry_fields(name: str) -> dict:
@@ -140,8 +150,14 @@ def _entry_fields(name: str) -> dict:
         title = ntu.action_name(n.action)
     except (ValueError, IndexError, KeyError):
         title = ""
-    return {"setup": n.setup, "camera": n.camera, "performer": n.performer, "replication": n.replication,
-            "action": n.action, "action_name": title}
+    return {
+        "setup": n.setup,
+        "camera": n.camera,
+        "performer": n.performer,
+        "replication": n.replication,
+        "action": n.action,
+        "action_name": title,
+    }
 
 
 def _kinect_fields(path: Path) -> dict:
@@ -155,9 +171,14 @@ def _kinect_fields(path: Path) -> dict:
     except ValueError:
         return {}
     group = kd.KG_GROUPS.get(path.parent.name.lower())
-    return {"setup": group, "camera": info.get("view"), "performer": info["subject"],
-            "replication": info.get("episode", info.get("trial", info.get("take"))),
-            "action": info["action"] if info["action"] > 0 else None, "action_name": info["action_name"]}
+    return {
+        "setup": group,
+        "camera": info.get("view"),
+        "performer": info["subject"],
+        "replication": info.get("episode", info.get("trial", info.get("take"))),
+        "action": info["action"] if info["action"] > 0 else None,
+        "action_name": info["action_name"],
+    }
 
 
 def _folder_files(path: Path) -> list[Path]:
@@ -191,22 +212,37 @@ def scan_source(path: str | Path) -> list[BrowserEntry]:
     try:
         if path.is_file() and path.suffix == ".npz":
             labels = npz_summary(path)
-            return [BrowserEntry(name=f"{key[2:]} {i}", kind="npz", source=str(path), index=i, key=key,
-                                 **_npz_fields(labels, int(y)))
-                    for key, ys in labels.items() for i, y in enumerate(ys)]
+            return [
+                BrowserEntry(
+                    name=f"{key[2:]} {i}", kind="npz", source=str(path), index=i, key=key, **_npz_fields(labels, int(y))
+                )
+                for key, ys in labels.items()
+                for i, y in enumerate(ys)
+            ]
         if path.is_dir() and (path / "meta.json").is_file():
             cache = SkeletonCache.open(path)
-            return [BrowserEntry(name=n, kind="cache", source=str(path), index=i,
-                                 **(_entry_fields(n) or _cache_fields(cache, i)))
-                    for i, n in enumerate(cache.names)]
+            return [
+                BrowserEntry(
+                    name=n, kind="cache", source=str(path), index=i, **(_entry_fields(n) or _cache_fields(cache, i))
+                )
+                for i, n in enumerate(cache.names)
+            ]
         if path.is_dir():
-            return [BrowserEntry(name=p.stem, kind="file", source=str(p),
-                                 **(_entry_fields(p.stem) if p.suffix == ".skeleton" else _kinect_fields(p)))
-                    for p in _folder_files(path)]
+            return [
+                BrowserEntry(
+                    name=p.stem,
+                    kind="file",
+                    source=str(p),
+                    **(_entry_fields(p.stem) if p.suffix == ".skeleton" else _kinect_fields(p)),
+                )
+                for p in _folder_files(path)
+            ]
     except (OSError, ValueError) as exc:
         raise LoadError(f"{path}: {exc}") from exc
-    raise LoadError(f"{path}: not a folder of skeleton files (.skeleton, NW-UCLA .json, UTD-MHAD .mat, "
-                    "Kinder-Gator .csv), a prepared dataset or an .npz")
+    raise LoadError(
+        f"{path}: not a folder of skeleton files (.skeleton, NW-UCLA .json, UTD-MHAD .mat, "
+        "Kinder-Gator .csv), a prepared dataset or an .npz"
+    )
 
 
 def _npz_fields(labels: dict, y: int) -> dict:
@@ -248,9 +284,17 @@ def load_entry(entry: BrowserEntry) -> Sequence:
         raise LoadError(f"{entry.source} [{entry.name}]: no frame with a body")
     data, present = data[:, keep], present[:, keep]
     title = f"A{entry.action:03d} {entry.action_name}" if entry.action else entry.action_name or entry.name
-    return Sequence(name=entry.name, title=title, data=data, present=present,
-                    joint_names=tuple(layout.joint_names), parents=tuple(layout.parents),
-                    groups=dict(layout.groups), path=None, handle=None)
+    return Sequence(
+        name=entry.name,
+        title=title,
+        data=data,
+        present=present,
+        joint_names=tuple(layout.joint_names),
+        parents=tuple(layout.parents),
+        groups=dict(layout.groups),
+        path=None,
+        handle=None,
+    )
 
 
 # occlusion patterns ---------------------------------------------------------------------------------------
@@ -273,8 +317,13 @@ def _layout_of(seq: Sequence):
     layout = find_layout(seq.joint_names)
     if layout is not None and tuple(layout.parents) == tuple(seq.parents):
         return layout
-    return Layout(name=f"{seq.num_joints}-joint layout of {seq.name}", joint_names=tuple(seq.joint_names),
-                  parents=tuple(seq.parents), center=0, groups=dict(seq.groups))
+    return Layout(
+        name=f"{seq.num_joints}-joint layout of {seq.name}",
+        joint_names=tuple(seq.joint_names),
+        parents=tuple(seq.parents),
+        center=0,
+        groups=dict(seq.groups),
+    )
 
 
 def occlusion(pattern: str, seq: Sequence, seed: int, fps: float = 30.0) -> np.ndarray:
@@ -295,5 +344,6 @@ def mask_spec(spec: str, seq: Sequence, seed: int, fps: float = 30.0) -> np.ndar
     'lower_body;person:1'), seeded as the CLI seeds it. Raises ValueError in plain words."""
     from dcmae_core.mask_spec import parse_mask_spec
 
-    return parse_mask_spec(spec, np.asarray(seq.present, dtype=bool), _layout_of(seq), seed=int(seed), fps=fps,
-                           x=seq.data)
+    return parse_mask_spec(
+        spec, np.asarray(seq.present, dtype=bool), _layout_of(seq), seed=int(seed), fps=fps, x=seq.data
+    )

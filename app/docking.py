@@ -63,8 +63,9 @@ def fit_to_screen(win: QWidget, avail: QRect | None = None) -> bool:
     avail = avail if avail is not None else available_geometry(win)
     extra = frame_extra(win)
     frame = win.frameGeometry()
-    x, y, w, h = clamp_rect((frame.x(), frame.y(), frame.width(), frame.height()),
-                            (avail.x(), avail.y(), avail.width(), avail.height()))
+    x, y, w, h = clamp_rect(
+        (frame.x(), frame.y(), frame.width(), frame.height()), (avail.x(), avail.y(), avail.width(), avail.height())
+    )
     if (x, y, w, h) == (frame.x(), frame.y(), frame.width(), frame.height()):
         return False
     win.resize(w - extra.width(), h - extra.height())
@@ -134,6 +135,8 @@ def place_floating(dock: QDockWidget, avail: QRect) -> None:
     hint, least = _content(dock).sizeHint(), dock.minimumSizeHint()
     w = min(round(FLOAT_SHARE * avail.width()), max(least.width(), min(hint.width(), FLOAT_WIDTH)))
     h = min(round(FLOAT_SHARE * avail.height()), hint.height() + 40)
-    x, y, w, h = clamp_rect((avail.center().x() - w // 2, avail.center().y() - h // 2, w, h),
-                            (avail.x(), avail.y(), avail.width(), avail.height()))
+    x, y, w, h = clamp_rect(
+        (avail.center().x() - w // 2, avail.center().y() - h // 2, w, h),
+        (avail.x(), avail.y(), avail.width(), avail.height()),
+    )
     dock.setGeometry(x, y, w, h)

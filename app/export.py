@@ -30,10 +30,14 @@ def mask_to_json(state: AppState) -> dict:
     if seq is None:
         raise ValueError("no sequence is open")
     removed = np.argwhere(state.mask)  # (K, 3) person, frame, joint
-    return {"format": "dcmae-mask/1", "sequence": seq.name, "shape": list(state.mask.shape),
-            "joint_names": list(seq.joint_names),
-            "convention": "1 = removed; entries are [person, frame, joint]",
-            "removed": removed.tolist()}
+    return {
+        "format": "dcmae-mask/1",
+        "sequence": seq.name,
+        "shape": list(state.mask.shape),
+        "joint_names": list(seq.joint_names),
+        "convention": "1 = removed; entries are [person, frame, joint]",
+        "removed": removed.tolist(),
+    }
 
 
 def save_mask_json(path: str | Path, state: AppState) -> None:
@@ -76,8 +80,11 @@ def filmstrip(state: AppState, frames: list[int], camera: Camera, floor: float, 
     p = QPainter(img)
     p.setPen(QColor(230, 230, 230))
     for c, f in enumerate(frames):
-        p.drawText(QRectF(label_w + c * cell, 0, cell, head_h), Qt.AlignmentFlag.AlignCenter,
-                   f"frame {f + 1} · {f / 30.0:.2f} s")
+        p.drawText(
+            QRectF(label_w + c * cell, 0, cell, head_h),
+            Qt.AlignmentFlag.AlignCenter,
+            f"frame {f + 1} · {f / 30.0:.2f} s",
+        )
     for r, source in enumerate(rows):
         p.setPen(QColor(230, 230, 230))
         p.drawText(QRectF(4, head_h + r * cell, label_w - 8, cell), Qt.AlignmentFlag.AlignVCenter, source)
@@ -88,8 +95,9 @@ def filmstrip(state: AppState, frames: list[int], camera: Camera, floor: float, 
     return img
 
 
-def source_image(state: AppState, source: str, camera: Camera, floor: float, size: tuple[int, int],
-                 frame: int | None = None) -> QImage:
+def source_image(
+    state: AppState, source: str, camera: Camera, floor: float, size: tuple[int, int], frame: int | None = None
+) -> QImage:
     """The current (or given) frame of `source` ('original', 'masked', 'reconstruction', 'overlay') as an
     image of `size` (width, height) pixels, drawn by the 2D painter from `camera`."""
     if source == "reconstruction" and state.reconstruction is None:
@@ -120,8 +128,15 @@ def mp4_available() -> bool:
     return importlib.util.find_spec("imageio_ffmpeg") is not None
 
 
-def write_movie(path: str | Path, layers: list, camera: Camera, floor: float, size: tuple[int, int] = (360, 300),
-                fps: float = 30.0, progress=None) -> int:
+def write_movie(
+    path: str | Path,
+    layers: list,
+    camera: Camera,
+    floor: float,
+    size: tuple[int, int] = (360, 300),
+    fps: float = 30.0,
+    progress=None,
+) -> int:
     """Draw each frame's layers and write them as an animated GIF (Pillow) or, for a .mp4 path, H.264 video
     (imageio-ffmpeg; width and height rounded up to even); returns the number of frames. Safe in a worker
     thread (QImage + QPainter). `progress(fraction) -> False` stops it (RuntimeError, nothing written)."""
@@ -130,8 +145,9 @@ def write_movie(path: str | Path, layers: list, camera: Camera, floor: float, si
         raise ValueError(f"{path}: a movie is written as .gif or .mp4, not {suffix or 'no suffix'}")
     if suffix == ".mp4":
         if not mp4_available():
-            raise ValueError("MP4 needs the optional package imageio-ffmpeg (pip install 'dcmae[video]'); "
-                             "save a GIF instead")
+            raise ValueError(
+                "MP4 needs the optional package imageio-ffmpeg (pip install 'dcmae[video]'); save a GIF instead"
+            )
         size = (size[0] + size[0] % 2, size[1] + size[1] % 2)  # H.264 (yuv420p) needs even sides
     frames = []
     for i, frame in enumerate(layers):
@@ -142,8 +158,7 @@ def write_movie(path: str | Path, layers: list, camera: Camera, floor: float, si
         from PIL import Image
 
         images = [Image.fromarray(a) for a in frames]
-        images[0].save(str(path), save_all=True, append_images=images[1:], duration=int(round(1000 / fps)),
-                       loop=0)
+        images[0].save(str(path), save_all=True, append_images=images[1:], duration=int(round(1000 / fps)), loop=0)
     else:
         import imageio_ffmpeg
 
@@ -159,8 +174,17 @@ def write_movie(path: str | Path, layers: list, camera: Camera, floor: float, si
     return len(frames)
 
 
-def export_gif(path: str | Path, state: AppState, source: str, start: int, stop: int, camera: Camera,
-               floor: float, size: tuple[int, int] = (360, 300), fps: float = 30.0) -> int:
+def export_gif(
+    path: str | Path,
+    state: AppState,
+    source: str,
+    start: int,
+    stop: int,
+    camera: Camera,
+    floor: float,
+    size: tuple[int, int] = (360, 300),
+    fps: float = 30.0,
+) -> int:
     """Frames [start, stop) of `source` as an animated GIF, in the calling thread; returns the number of frames."""
     return write_movie(path, movie_layers(state, source, start, stop), camera, floor, size, fps)
 

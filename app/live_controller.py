@@ -34,8 +34,14 @@ class LiveController(QObject):
     fit_requested = Signal()  # the first frames arrived: fit the views to them
     status_message = Signal(str)  # one-line status for the window's status bar
 
-    def __init__(self, state: AppState, session: LiveSession, predictor: Callable[[], object | None],
-                 layout_info: LayoutInfo | None = None, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        state: AppState,
+        session: LiveSession,
+        predictor: Callable[[], object | None],
+        layout_info: LayoutInfo | None = None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.state, self.session, self._predictor = state, session, predictor
         self._layout_info = layout_info
@@ -116,9 +122,11 @@ class LiveController(QObject):
         if snap is None:
             return
         rec = f" · recording {self.session.recorded_frames()} frames" if self.session.recording else ""
-        self.rate.emit(f"{self.session.description} · {snap.fps:.1f} fps · latency "
-                       f"{1000 * snap.latency:.0f} ms (recognition +{1000 * snap.window_latency:.0f} ms)"
-                       f" · {snap.count} frames{rec}")
+        self.rate.emit(
+            f"{self.session.description} · {snap.fps:.1f} fps · latency "
+            f"{1000 * snap.latency:.0f} ms (recognition +{1000 * snap.window_latency:.0f} ms)"
+            f" · {snap.count} frames{rec}"
+        )
         if snap.top5:
             self.top5.emit(list(snap.top5), int(snap.filled_joints))
         if self._origin is None:
@@ -129,18 +137,34 @@ class LiveController(QObject):
         self.feed(data, present, missing, recon, snap.top5, snap.filled_joints)
         self.ticks += 1
 
-    def feed(self, data: np.ndarray, present: np.ndarray, missing: np.ndarray, recon: np.ndarray,
-             top5: list[tuple[str, float]], filled: int) -> None:
+    def feed(
+        self,
+        data: np.ndarray,
+        present: np.ndarray,
+        missing: np.ndarray,
+        recon: np.ndarray,
+        top5: list[tuple[str, float]],
+        filled: int,
+    ) -> None:
         """Show the last L frames: data (M, L, V, 3), present (M, L), missing (M, L, V), recon (M, L, V, 3), at
         the right end of a DISPLAY_FRAMES-long live sequence, the current frame its last."""
         st = self.state
         m, length, v = data.shape[:3]
         if self._seq is None or st.sequence is not self._seq:
-            names, parents, groups = self._layout_info or (tuple(f"j{i}" for i in range(v)),
-                                                             tuple(range(-1, v - 1)), {})
-            self._seq = Sequence("live", f"live: {self.session.description}",
-                                 np.zeros((m, DISPLAY_FRAMES, v, 3), np.float32),
-                                 np.ones((m, DISPLAY_FRAMES), bool), names, parents, dict(groups))
+            names, parents, groups = self._layout_info or (
+                tuple(f"j{i}" for i in range(v)),
+                tuple(range(-1, v - 1)),
+                {},
+            )
+            self._seq = Sequence(
+                "live",
+                f"live: {self.session.description}",
+                np.zeros((m, DISPLAY_FRAMES, v, 3), np.float32),
+                np.ones((m, DISPLAY_FRAMES), bool),
+                names,
+                parents,
+                dict(groups),
+            )
             st.set_sequence(self._seq)
             self._seq.present[:] = False
             first = True

@@ -95,8 +95,7 @@ class ViewPane(QWidget):
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, prefer_gl: bool = True,
-                 device: str = "auto") -> None:
+    def __init__(self, settings: QSettings | None = None, prefer_gl: bool = True, device: str = "auto") -> None:
         super().__init__()
         self.setWindowTitle("DCMAE Studio")
         self.resize(docking.PREFERRED)
@@ -132,8 +131,9 @@ class MainWindow(QMainWindow):
         self.link_box = QCheckBox("link cameras")  # mirrors View → Link cameras (wired in _wire)
         self.link_box.setChecked(True)
         self.link_box.setToolTip("Orbiting, panning or zooming one view moves the other the same way (L)")
-        self.title = ElidedLabel("no sequence — File → Open, or drop a skeleton file (.skeleton, .json, .mat, "
-                                 ".csv) here")
+        self.title = ElidedLabel(
+            "no sequence — File → Open, or drop a skeleton file (.skeleton, .json, .mat, .csv) here"
+        )
         for w in (QLabel("sequence"), self.sequence_box, QLabel("compare"), self.compare_box, self.link_box):
             top.addWidget(w)
         top.addWidget(self.title, 1)
@@ -151,13 +151,22 @@ class MainWindow(QMainWindow):
         self.training_panel = TrainingPanel(available_presets())
         self.training_controller.attach(self.training_panel)
         self.live_session = LiveSession(self)
-        self.live_controller = LiveController(self.state, self.live_session, lambda: self.service.predictor,
-                                              layout_info=ntu25_layout_info(), parent=self)
+        self.live_controller = LiveController(
+            self.state, self.live_session, lambda: self.service.predictor, layout_info=ntu25_layout_info(), parent=self
+        )
         self.live_panel = LivePanel()
         self.live_controller.attach(self.live_panel)
-        self.docks = {name: docking.make_dock(self, name, widget) for name, widget in (
-            ("Occlusion", self.mask_editor), ("Inference", self.inference_panel), ("Results", self.results),
-            ("Browser", self.browser), ("Live", self.live_panel), ("Training", self.training_panel))}
+        self.docks = {
+            name: docking.make_dock(self, name, widget)
+            for name, widget in (
+                ("Occlusion", self.mask_editor),
+                ("Inference", self.inference_panel),
+                ("Results", self.results),
+                ("Browser", self.browser),
+                ("Live", self.live_panel),
+                ("Training", self.training_panel),
+            )
+        }
         for name in ("Browser", "Live", "Training"):
             self.docks[name].hide()
         docking.arrange(self, self.docks, self.size(), docking.available_geometry(self))
@@ -236,8 +245,9 @@ class MainWindow(QMainWindow):
     def _on_sequence(self) -> None:
         seq = self.state.sequence
         bodies = int(seq.present.any(axis=1).sum())
-        self.title.setText(f"{seq.name} — {seq.title} · {seq.num_frames} frames · "
-                           f"{bodies} {'body' if bodies == 1 else 'bodies'}")
+        self.title.setText(
+            f"{seq.name} — {seq.title} · {seq.num_frames} frames · {bodies} {'body' if bodies == 1 else 'bodies'}"
+        )
         self.setWindowTitle(f"DCMAE Studio — {seq.name}")
         self.menus.update_bodies()
 
@@ -290,8 +300,7 @@ class MainWindow(QMainWindow):
             self.compare_box.setCurrentText(mode)  # re-enters through the signal
             return
         self.right.setVisible(mode == "side by side")
-        self.left.source.setCurrentText({"side by side": "masked", "overlay": "overlay",
-                                         "single": "masked"}[mode])
+        self.left.source.setCurrentText({"side by side": "masked", "overlay": "overlay", "single": "masked"}[mode])
 
     def start_inference(self, method: str = "one_step", num_steps: int = 50, seed: int = 0) -> asyncio.Future:
         """Schedule reconstruction + classification on the asyncio (qasync) loop; returns the task."""
@@ -309,6 +318,7 @@ class MainWindow(QMainWindow):
             if ok and path:
                 self.settings.setValue("last_checkpoint", str(Path(path).resolve()))
             return ok
+
         self._task = asyncio.ensure_future(load())
         return self._task
 

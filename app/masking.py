@@ -17,8 +17,13 @@ def _check_present(present: np.ndarray) -> np.ndarray:
     return present
 
 
-def part_mask(present: np.ndarray, num_joints: int, joints: list[int] | tuple[int, ...] | np.ndarray,
-              frames: tuple[int, int] | None = None, persons: list[int] | None = None) -> np.ndarray:
+def part_mask(
+    present: np.ndarray,
+    num_joints: int,
+    joints: list[int] | tuple[int, ...] | np.ndarray,
+    frames: tuple[int, int] | None = None,
+    persons: list[int] | None = None,
+) -> np.ndarray:
     """Mask the given joints in frames [start, stop) (all frames if None) of the given persons (all if
     None), where present."""
     present = _check_present(present)
@@ -44,8 +49,7 @@ def invert_mask(mask: np.ndarray, present: np.ndarray) -> np.ndarray:
     return ~np.asarray(mask, bool) & present[:, :, None]
 
 
-def body_part_mask(spec: str, present: np.ndarray, num_joints: int,
-                   groups: dict[str, tuple[int, ...]]) -> np.ndarray:
+def body_part_mask(spec: str, present: np.ndarray, num_joints: int, groups: dict[str, tuple[int, ...]]) -> np.ndarray:
     """Mask of body parts named on a command line ("left-arm", "left arm", several joined by "+") in every
     frame of every person. ValueError names what is valid."""
     names = {g.lower().replace(" ", "-"): g for g in groups}
@@ -54,7 +58,9 @@ def body_part_mask(spec: str, present: np.ndarray, num_joints: int,
         key = part.strip().replace(" ", "-").replace("_", "-")
         if key not in names:
             valid = ", ".join(sorted(names)) or "none in this layout"
-            raise ValueError(f"unknown mask {part!r}: use a ratio in [0, 1], 'pretrain', an occlusion pattern "
-                             f"or a body part ({valid})")
+            raise ValueError(
+                f"unknown mask {part!r}: use a ratio in [0, 1], 'pretrain', an occlusion pattern "
+                f"or a body part ({valid})"
+            )
         joints.extend(groups[names[key]])
     return part_mask(present, num_joints, sorted(set(joints)))

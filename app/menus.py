@@ -18,8 +18,10 @@ from app.widgets.timeline import SPEEDS
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
-SKELETON_FILTER = ("Skeleton files (*.skeleton *.json *.mat *.csv);;NTU skeleton (*.skeleton);;"
-                   "NW-UCLA JSON (*.json);;UTD-MHAD MATLAB (*.mat);;Kinder-Gator CSV (*.csv);;All files (*)")
+SKELETON_FILTER = (
+    "Skeleton files (*.skeleton *.json *.mat *.csv);;NTU skeleton (*.skeleton);;"
+    "NW-UCLA JSON (*.json);;UTD-MHAD MATLAB (*.mat);;Kinder-Gator CSV (*.csv);;All files (*)"
+)
 
 
 class Menus:
@@ -38,8 +40,9 @@ class Menus:
         self._add(f, "save_mask", "Save mask (JSON)…", None, self.save_mask_dialog)
         self._add(f, "load_mask", "Load mask (JSON)…", None, self.load_mask_dialog)
         png = f.addMenu("Save &PNG of this frame")  # the pane's source is chosen, not taken from the left pane
-        movie = f.addMenu("Save &GIF / MP4 of the in/out range" if export.mp4_available()
-                          else "Save &GIF of the in/out range")
+        movie = f.addMenu(
+            "Save &GIF / MP4 of the in/out range" if export.mp4_available() else "Save &GIF of the in/out range"
+        )
         for src in SOURCES:
             self._add(png, f"png_{src}", f"{src}…", None, lambda s=src: self.png_dialog(s))
             self._add(movie, f"movie_{src}", f"{src}…", None, lambda s=src: self.movie_dialog(s))
@@ -56,15 +59,21 @@ class Menus:
         v = bar.addMenu("&View")
         for i, name in enumerate(PRESETS):
             if i < 3:
-                self._add(v, f"preset_{name}", f"{name.capitalize()} view", str(i + 1),
-                          lambda n=name: [view.set_preset(n) for view in win.views])
+                self._add(
+                    v,
+                    f"preset_{name}",
+                    f"{name.capitalize()} view",
+                    str(i + 1),
+                    lambda n=name: [view.set_preset(n) for view in win.views],
+                )
         self._add(v, "fit", "&Fit to skeleton", "F", lambda: [view.fit() for view in win.views])
         self._add(v, "compare", "Cycle &compare mode", "C", self.cycle_compare)
         err = self._add(v, "error_colors", "Colour reconstruction by &error", None, st.set_error_colors)
         err.setCheckable(True)
         err.setChecked(True)
-        ghost = self._add(v, "ghost_original", "&Ghost of the original in the reconstruction", "G",
-                          st.set_ghost_original)
+        ghost = self._add(
+            v, "ghost_original", "&Ghost of the original in the reconstruction", "G", st.set_ghost_original
+        )
         ghost.setCheckable(True)
         link = self._add(v, "link_cameras", "&Link cameras", "L", lambda _on: None)  # the window follows it
         link.setCheckable(True)
@@ -140,26 +149,26 @@ class Menus:
         return str(Path(seq.path).parent) if seq is not None and seq.path else ""
 
     def open_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self.win, "Open skeleton files", self._default_dir(),
-                                                SKELETON_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self.win, "Open skeleton files", self._default_dir(), SKELETON_FILTER)
         for path in paths:
             self.win.open_path(path)
 
     def browse_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.win, "Browse a folder of skeleton files or a prepared dataset",
-                                                self._default_dir())
+        path = QFileDialog.getExistingDirectory(
+            self.win, "Browse a folder of skeleton files or a prepared dataset", self._default_dir()
+        )
         if path:
             self.win.browse(path)
 
     def browse_npz_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.win, "Browse the field's .npz", self._default_dir(),
-                                              "NumPy archives (*.npz)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.win, "Browse the field's .npz", self._default_dir(), "NumPy archives (*.npz)"
+        )
         if path:
             self.win.browse(path)
 
     def checkpoint_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.win, "Open checkpoint", "",
-                                              "Checkpoints (*.pt *.pth);;All (*)")
+        path, _ = QFileDialog.getOpenFileName(self.win, "Open checkpoint", "", "Checkpoints (*.pt *.pth);;All (*)")
         if path:
             self.win.start_checkpoint(path)
 
@@ -173,8 +182,9 @@ class Menus:
         return path
 
     def export_dialog(self) -> None:
-        path = self._save_name("Export reconstruction", ".rec.skeleton",
-                               "NTU skeleton (*.skeleton);;NumPy array (*.npy)")
+        path = self._save_name(
+            "Export reconstruction", ".rec.skeleton", "NTU skeleton (*.skeleton);;NumPy array (*.npy)"
+        )
         if path:
             self.win.controller.export_reconstruction(path)
 

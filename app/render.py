@@ -161,8 +161,9 @@ def orthographic(points: np.ndarray, azimuth: float, elevation: float) -> np.nda
     return np.stack([pts @ right, pts @ up], axis=1)  # (n, 2)
 
 
-def nearest_point(screen: np.ndarray, click: tuple[float, float], max_dist: float,
-                  candidates: np.ndarray | None = None) -> int:
+def nearest_point(
+    screen: np.ndarray, click: tuple[float, float], max_dist: float, candidates: np.ndarray | None = None
+) -> int:
     """Index of the (n, 2) screen point nearest to `click` within `max_dist` pixels, or -1.
     `candidates` (n,) bool restricts the choice (e.g. visible bodies only)."""
     screen = np.asarray(screen, dtype=np.float64)

@@ -135,10 +135,23 @@ class AppState(QObject):
     def _keep(self) -> _Kept:
         results = None
         if self.reconstruction is not None or self.predictions:
-            results = (self.reconstruction, self.recon_mask, self.baseline, dict(self.predictions),
-                       dict(self.result_about))
-        return _Kept(self.sequence.data.shape, self.mask, self._undo, self._redo, self.frame, self.in_out,
-                     self.body_visible.copy(), results)
+            results = (
+                self.reconstruction,
+                self.recon_mask,
+                self.baseline,
+                dict(self.predictions),
+                dict(self.result_about),
+            )
+        return _Kept(
+            self.sequence.data.shape,
+            self.mask,
+            self._undo,
+            self._redo,
+            self.frame,
+            self.in_out,
+            self.body_visible.copy(),
+            results,
+        )
 
     def clear_results(self) -> None:
         """Forget every result, of the shown sequence and of those kept (a new model made none of them)."""
@@ -222,9 +235,14 @@ class AppState(QObject):
             self._apply_mask(self._redo.pop())
 
     # results --------------------------------------------------------------------------------------
-    def set_result(self, version: int, reconstruction: np.ndarray | None,
-                   predictions: dict[str, list[tuple[str, float]]], baseline: np.ndarray | None = None,
-                   about: dict | None = None) -> bool:
+    def set_result(
+        self,
+        version: int,
+        reconstruction: np.ndarray | None,
+        predictions: dict[str, list[tuple[str, float]]],
+        baseline: np.ndarray | None = None,
+        about: dict | None = None,
+    ) -> bool:
         """Store an inference result (and the interpolation `baseline` of the same joints, if given; `about`
         says what made it: method, checkpoint); False (and nothing changes) if the input changed since."""
         if version != self.version or self.sequence is None:

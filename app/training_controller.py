@@ -121,8 +121,10 @@ class TrainingController(QObject):
             self._total_steps = int(rec.get("total_steps", 0))
             self._t0 = time.monotonic()
             self._step0 = int(rec.get("resumed_at_step", 0))
-            self.eta.emit(f"{rec.get('stage')} on {rec.get('device')}: {rec.get('epochs')} epochs × "
-                          f"{rec.get('steps_per_epoch')} steps")
+            self.eta.emit(
+                f"{rec.get('stage')} on {rec.get('device')}: {rec.get('epochs')} epochs × "
+                f"{rec.get('steps_per_epoch')} steps"
+            )
         elif ev == "step":
             step = int(rec.get("step", 0))
             if "loss" in rec:
@@ -186,8 +188,10 @@ class TrainingController(QObject):
             self.prepare_progress.emit(int(rec.get("done", 0)), self._prepare_files)
         elif rec.get("event") == "end":
             self.prepare_progress.emit(self._prepare_files, self._prepare_files)
-            self.prepare_status.emit(f"{rec['dataset']} cache at {rec['out']}: {rec['samples']} samples, "
-                                     f"{rec['skipped']} file(s) skipped, {rec['excluded']} excluded")
+            self.prepare_status.emit(
+                f"{rec['dataset']} cache at {rec['out']}: {rec['samples']} samples, "
+                f"{rec['skipped']} file(s) skipped, {rec['excluded']} excluded"
+            )
             self.dataset_prepared.emit(str(rec["out"]))
 
     def _on_prepare_finished(self, code: int, outcome: str) -> None:

@@ -48,7 +48,6 @@ def main() -> int:
     from PySide6.QtCore import QCoreApplication, QSettings, Qt
     from PySide6.QtWidgets import QApplication
 
-
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
@@ -56,8 +55,9 @@ def main() -> int:
     from app.main_window import MainWindow
 
     tmp = tempfile.mkdtemp()
-    win = MainWindow(settings=QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat), prefer_gl=not args.no_gl,
-                     device="auto")
+    win = MainWindow(
+        settings=QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat), prefer_gl=not args.no_gl, device="auto"
+    )
     win.resize(1400, 900)
     win.show()
     if not win.open_path(args.file):
@@ -114,15 +114,21 @@ def main() -> int:
         t_res = arrived[0] if arrived else float("inf")
         during = [b - a for a, b in gaps if b < t_res]  # the worker computing, the loop serving the GUI
         applying = [b - a for a, b in gaps if b >= t_res]  # the GUI thread drawing the result
-        return (max(during) if during else 0.0, max(applying) if applying else 0.0,
-                time.perf_counter() - start, task.result())
+        return (
+            max(during) if during else 0.0,
+            max(applying) if applying else 0.0,
+            time.perf_counter() - start,
+            task.result(),
+        )
 
     with loop:
         gap, apply_gap, took, ok = loop.run_until_complete(measure())
     dev = (win.state.model_info or {}).get("device", "?")
-    print(f"inference ({args.method}, {Path(ckpt).name}, {dev}): {took:.2f} s, ok={ok}; largest event-loop gap "
-          f"while it runs {gap * 1000:.1f} ms (target <= 50 ms); drawing the result in the GUI thread "
-          f"{apply_gap * 1000:.1f} ms")
+    print(
+        f"inference ({args.method}, {Path(ckpt).name}, {dev}): {took:.2f} s, ok={ok}; largest event-loop gap "
+        f"while it runs {gap * 1000:.1f} ms (target <= 50 ms); drawing the result in the GUI thread "
+        f"{apply_gap * 1000:.1f} ms"
+    )
     win.service.shutdown()
     win.close()
     return 0

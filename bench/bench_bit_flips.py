@@ -43,11 +43,14 @@ def main() -> None:
             except CheckpointError:
                 refused += 1
                 continue
-            equal = all(torch.equal(got[p][k], v) for p in ("dcmae", "classifier") if ref.get(p)
-                        for k, v in ref[p].items())
+            equal = all(
+                torch.equal(got[p][k], v) for p in ("dcmae", "classifier") if ref.get(p) for k, v in ref[p].items()
+            )
             same, changed = same + equal, changed + (not equal)
-    print(f"{args.checkpoint}: {len(raw) / 1e6:.1f} MB, checksum {hash_s * 1e3:.0f} ms; {args.flips} flips: "
-          f"{refused} refused, {same} loaded unchanged, {changed} loaded changed")
+    print(
+        f"{args.checkpoint}: {len(raw) / 1e6:.1f} MB, checksum {hash_s * 1e3:.0f} ms; {args.flips} flips: "
+        f"{refused} refused, {same} loaded unchanged, {changed} loaded changed"
+    )
 
 
 if __name__ == "__main__":

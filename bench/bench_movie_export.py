@@ -50,8 +50,9 @@ def main() -> None:
         return time.perf_counter() - start, max(gaps, default=0.0)
 
     async def on_gui_thread() -> None:
-        export.export_gif(f"{tmp}/a.gif", win.state, "masked", 0, win.state.sequence.num_frames, view.camera,
-                          view._floor)
+        export.export_gif(
+            f"{tmp}/a.gif", win.state, "masked", 0, win.state.sequence.num_frames, view.camera, view._floor
+        )
 
     async def in_worker() -> None:
         assert await win.controller.export_movie(f"{tmp}/b.gif", "masked", view.camera, view._floor)

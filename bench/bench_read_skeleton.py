@@ -24,10 +24,32 @@ sys.path.insert(0, str(ROOT))
 
 from dcmae_core.data.ntu import read_skeleton  # noqa: E402
 
-JOINT_KEYS = ["x", "y", "z", "depthX", "depthY", "colorX", "colorY", "orientationW", "orientationX",
-              "orientationY", "orientationZ", "trackingState"]
-BODY_KEYS = ["bodyID", "clipedEdges", "handLeftConfidence", "handLeftState", "handRightConfidence",
-             "handRightState", "isResticted", "leanX", "leanY", "trackingState"]
+JOINT_KEYS = [
+    "x",
+    "y",
+    "z",
+    "depthX",
+    "depthY",
+    "colorX",
+    "colorY",
+    "orientationW",
+    "orientationX",
+    "orientationY",
+    "orientationZ",
+    "trackingState",
+]
+BODY_KEYS = [
+    "bodyID",
+    "clipedEdges",
+    "handLeftConfidence",
+    "handLeftState",
+    "handRightConfidence",
+    "handRightState",
+    "isResticted",
+    "leanX",
+    "leanY",
+    "trackingState",
+]
 
 
 def read_skeleton_dicts(path: Path) -> dict[int, np.ndarray]:
@@ -89,8 +111,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", nargs="?", default=str(ROOT.parent / "shared" / "data" / "ntu_samples"))
     ap.add_argument("--repeats", type=int, default=15, help="passes per reader; the best one counts")
-    ap.add_argument("--keep-freed-memory", action="store_true",
-                    help="tune the allocator as `prepare` workers run (dcmae_core.allocator.keep_freed_memory)")
+    ap.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="tune the allocator as `prepare` workers run (dcmae_core.allocator.keep_freed_memory)",
+    )
     args = ap.parse_args()
     if args.keep_freed_memory:
         from dcmae_core.allocator import keep_freed_memory
@@ -101,8 +126,11 @@ def main() -> int:
         print(f"no .skeleton files in {args.folder}", file=sys.stderr)
         return 2
     megabytes = sum(p.stat().st_size for p in files) / 1e6
-    readers = {"dict-per-joint reader": read_skeleton_dicts, "lean line reader": read_skeleton_lines,
-               "read_skeleton": read_skeleton}
+    readers = {
+        "dict-per-joint reader": read_skeleton_dicts,
+        "lean line reader": read_skeleton_lines,
+        "read_skeleton": read_skeleton,
+    }
 
     for p in files:  # the same numbers from every reader
         refs = [read_skeleton_dicts(p), read_skeleton_lines(p)]
@@ -122,8 +150,10 @@ def main() -> int:
         print(f"{name:22s} {n / t:8.1f} files/s {megabytes / t:7.2f} MB/s")
     fast = best["read_skeleton"]
     vs_dicts, vs_lines = best["dict-per-joint reader"] / fast, best["lean line reader"] / fast
-    print(f"speed-up: {vs_dicts:.1f}x over the dict-per-joint reader (required >= 5x), "
-          f"{vs_lines:.1f}x over the lean line reader")
+    print(
+        f"speed-up: {vs_dicts:.1f}x over the dict-per-joint reader (required >= 5x), "
+        f"{vs_lines:.1f}x over the lean line reader"
+    )
     return 0 if vs_dicts >= 5 else 1
 
 

@@ -33,6 +33,8 @@ from dcmae_core.layout import KINECT20  # noqa: E402
 from dcmae_core.occlusion import occlusion_mask  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=None, help="default: the app's bundled checkpoint")
@@ -60,8 +62,9 @@ def main() -> int:
             label = names.index(f"{ds}: {info['action_name']}")
             inputs = {"clean": (data, None)}
             for p in patterns:
-                removed = occlusion_mask(p, torch.from_numpy(present[None]), KINECT20,
-                                         torch.Generator().manual_seed(k))[0].numpy()
+                removed = occlusion_mask(
+                    p, torch.from_numpy(present[None]), KINECT20, torch.Generator().manual_seed(k)
+                )[0].numpy()
                 inputs[f"{p} | enc"] = (data, removed)
                 inputs[f"{p} | rec"] = (pred.reconstruct(data, removed, layout=KINECT20), None)
                 inputs[f"{p} | interp"] = (interpolate_removed(data, removed), None)
@@ -70,12 +73,16 @@ def main() -> int:
                 hits[arm][0] += int(np.argmax(np.where(own, probs, -1)) == label)
                 hits[arm][1] += int(np.argmax(probs) == label)
         n = len(files)
-        results[ds] = {"clips": n, **{a: {"top1_own": 100 * h[0] / n, "top1_all": 100 * h[1] / n}
-                                      for a, h in hits.items()}}
+        results[ds] = {
+            "clips": n,
+            **{a: {"top1_own": 100 * h[0] / n, "top1_all": 100 * h[1] / n} for a, h in hits.items()},
+        }
         print(f"{ds}: {n} test clips")
         for a, h in hits.items():
-            print(f"  {a:28s} top-1 {100 * h[0] / n:5.1f} % (own classes)  {100 * h[1] / n:5.1f} % (all "
-                  f"{len(names)})", flush=True)
+            print(
+                f"  {a:28s} top-1 {100 * h[0] / n:5.1f} % (own classes)  {100 * h[1] / n:5.1f} % (all {len(names)})",
+                flush=True,
+            )
     print(f"({time.perf_counter() - t0:.0f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")

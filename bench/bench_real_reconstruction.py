@@ -38,8 +38,7 @@ from dcmae_core.occlusion import occlusion_applies, occlusion_mask  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real"
 NTU = ROOT.parent / "shared" / "data" / "ntu_samples"
-PATTERNS = ("random:0.1", "frame_burst", "limb_span:0.5-1", "limb_span:1-2", "limb_clip", "lower_body",
-            "person_part")
+PATTERNS = ("random:0.1", "frame_burst", "limb_span:0.5-1", "limb_span:1-2", "limb_clip", "lower_body", "person_part")
 
 
 def test_clips(n: int, seed: int) -> dict[str, list[tuple[str, np.ndarray, np.ndarray, Layout]]]:
@@ -63,8 +62,13 @@ def test_clips(n: int, seed: int) -> dict[str, list[tuple[str, np.ndarray, np.nd
 
 
 def run(predictor: Predictor, clips, pattern: str, iterative_clips: int, iterative_steps: int) -> dict:
-    errs: dict[str, list[np.ndarray]] = {"model": [], "iterative": [], "interp_iter": [], "interpolation": [],
-                                         "zeros": []}
+    errs: dict[str, list[np.ndarray]] = {
+        "model": [],
+        "iterative": [],
+        "interp_iter": [],
+        "interpolation": [],
+        "zeros": [],
+    }
     used = 0
     for k, (_name, data, present, layout) in enumerate(clips):
         pres = torch.from_numpy(present[None])
@@ -75,11 +79,15 @@ def run(predictor: Predictor, clips, pattern: str, iterative_clips: int, iterati
         if not removed.any():
             continue
         used += 1
-        fills = {"model": predictor.reconstruct(data, removed, layout=layout),
-                 "interpolation": interpolate_removed(data, removed), "zeros": np.zeros_like(data)}
+        fills = {
+            "model": predictor.reconstruct(data, removed, layout=layout),
+            "interpolation": interpolate_removed(data, removed),
+            "zeros": np.zeros_like(data),
+        }
         if used <= iterative_clips:
-            fills["iterative"] = predictor.reconstruct(data, removed, method="iterative", num_steps=iterative_steps,
-                                                       layout=layout)
+            fills["iterative"] = predictor.reconstruct(
+                data, removed, method="iterative", num_steps=iterative_steps, layout=layout
+            )
             fills["interp_iter"] = fills["interpolation"]
         for key, fill in fills.items():
             errs[key].append(np.linalg.norm(fill - data, axis=-1)[removed])
@@ -104,10 +112,14 @@ def main() -> int:
     t0 = time.perf_counter()
     data = test_clips(args.clips, args.seed)
     results: dict[str, dict] = {}
-    print(f"checkpoint: {args.checkpoint or 'bundled'} ({predictor.layout.name}, fill prior "
-          f"{predictor.config.model.fill_prior})")
-    print("| data | pattern | clips | model, one step | interpolation | zeros | model vs interp | "
-          "iterative (n) / interp on those |")
+    print(
+        f"checkpoint: {args.checkpoint or 'bundled'} ({predictor.layout.name}, fill prior "
+        f"{predictor.config.model.fill_prior})"
+    )
+    print(
+        "| data | pattern | clips | model, one step | interpolation | zeros | model vs interp | "
+        "iterative (n) / interp on those |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for ds, clips in data.items():
         for pattern in args.patterns.split(","):
@@ -117,12 +129,20 @@ def main() -> int:
                 print(f"| {ds} | {pattern} | 0 | – | – | – | – | – |")
                 continue
             gain = 100 * (1 - r["model"] / r["interpolation"])
-            it = (f"{r['iterative']:.1f} / {r['interp_iter']:.1f} ({min(r['clips'], args.iterative_clips)})"
-                  if r["iterative"] is not None else "–")
-            print(f"| {ds} | {pattern} | {r['clips']} | {r['model']:.1f} | {r['interpolation']:.1f} | "
-                  f"{r['zeros']:.1f} | {gain:+.0f} % | {it} |", flush=True)
-    print(f"({time.perf_counter() - t0:.0f} s; errors in cm, mean over removed entries; 'model vs interp' is "
-          f"how much lower the model's error is)")
+            it = (
+                f"{r['iterative']:.1f} / {r['interp_iter']:.1f} ({min(r['clips'], args.iterative_clips)})"
+                if r["iterative"] is not None
+                else "–"
+            )
+            print(
+                f"| {ds} | {pattern} | {r['clips']} | {r['model']:.1f} | {r['interpolation']:.1f} | "
+                f"{r['zeros']:.1f} | {gain:+.0f} % | {it} |",
+                flush=True,
+            )
+    print(
+        f"({time.perf_counter() - t0:.0f} s; errors in cm, mean over removed entries; 'model vs interp' is "
+        f"how much lower the model's error is)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0

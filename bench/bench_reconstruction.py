@@ -46,14 +46,20 @@ def main() -> int:
     for i, name in enumerate(spread_names(sorted(SOLO_ACTIONS), HELD_OUT)):
         data = preprocess_skeleton(generate_sample(name, seed=args.seed)).data  # (M, T, V, 3)
         present = np.abs(data).sum(axis=(2, 3)) > 0  # (M, T)
-        removed = missing_joint_mask(torch.from_numpy(present[None]), data.shape[2], args.ratio,
-                                     torch.Generator().manual_seed(i))[0].numpy()
-        fills = {"model": predictor.reconstruct(data, removed, method=args.method),
-                 "zeros": np.zeros_like(data), "interpolation": interpolate_removed(data, removed)}
+        removed = missing_joint_mask(
+            torch.from_numpy(present[None]), data.shape[2], args.ratio, torch.Generator().manual_seed(i)
+        )[0].numpy()
+        fills = {
+            "model": predictor.reconstruct(data, removed, method=args.method),
+            "zeros": np.zeros_like(data),
+            "interpolation": interpolate_removed(data, removed),
+        }
         for key, fill in fills.items():
             errors[key].append(np.linalg.norm(fill - data, axis=-1)[removed])
-    print(f"checkpoint {args.checkpoint or 'bundled demo'}; {i + 1} clips, {args.ratio:.0%} removed, "
-          f"{args.method}; {time.perf_counter() - t0:.1f} s")
+    print(
+        f"checkpoint {args.checkpoint or 'bundled demo'}; {i + 1} clips, {args.ratio:.0%} removed, "
+        f"{args.method}; {time.perf_counter() - t0:.1f} s"
+    )
     for key, errs in errors.items():
         e = 100 * np.concatenate(errs)
         print(f"{key:14s} mean {e.mean():5.1f} cm   median {np.median(e):5.1f} cm   p90 {np.percentile(e, 90):5.1f} cm")

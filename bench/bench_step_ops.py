@@ -38,6 +38,7 @@ def child(args: argparse.Namespace) -> None:
 
     from dcmae_core.config import build_config
     from dcmae_core.model.factory import build_dcmae
+
     try:  # the tree under test: runs.py before the split of issue 14, allocator.py after
         from dcmae_core.allocator import keep_freed_memory
     except ImportError:
@@ -51,8 +52,13 @@ def child(args: argparse.Namespace) -> None:
     model = build_dcmae(cfg, v, m, c, parents=tuple(range(-1, v - 1)))
     model.train()
     gen = torch.Generator().manual_seed(0)
-    out = {"tree": args.label, "preset": args.preset, "batch": args.batch, "threads": torch.get_num_threads(),
-           "load_before": os.getloadavg()[0]}
+    out = {
+        "tree": args.label,
+        "preset": args.preset,
+        "batch": args.batch,
+        "threads": torch.get_num_threads(),
+        "load_before": os.getloadavg()[0],
+    }
     if args.what == "ops":
         x1 = torch.randn(1, m, cfg.data.num_frames, v, c)
         ones = torch.ones(1, m, dtype=torch.bool)
@@ -86,15 +92,36 @@ def child(args: argparse.Namespace) -> None:
     gmac = prof.count_gmac(lambda: model.forward_pretrain(x[:1], valid[:1], gen).loss.backward())
     model.zero_grad(set_to_none=True)
     mm = prof.matmul_gmacs(torch.device("cpu"))
-    out.update(compile=args.compile, seconds_per_step=sec, samples_per_s=args.batch / sec,
-               share_of_matmul=gmac * args.batch / sec / mm, matmul_gmacs=mm, load_after=os.getloadavg()[0])
+    out.update(
+        compile=args.compile,
+        seconds_per_step=sec,
+        samples_per_s=args.batch / sec,
+        share_of_matmul=gmac * args.batch / sec / mm,
+        matmul_gmacs=mm,
+        load_after=os.getloadavg()[0],
+    )
     print(json.dumps(out), flush=True)
 
 
 def run_child(tree: Path, label: str, preset: str, what: str, batch: int, steps: int, compile_mode: str) -> dict:
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{HERE}"}
-    cmd = [sys.executable, __file__, "--child", "--label", label, "--preset", preset, "--what", what,
-           "--batch", str(batch), "--steps", str(steps), "--compile", compile_mode]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--label",
+        label,
+        "--preset",
+        preset,
+        "--what",
+        what,
+        "--batch",
+        str(batch),
+        "--steps",
+        str(steps),
+        "--compile",
+        compile_mode,
+    ]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if res.returncode:
         raise RuntimeError(f"{label} {preset} {what} failed:\n{res.stderr[-3000:]}")
@@ -111,8 +138,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=5, help="timed steps per child (median)")
     ap.add_argument("--rounds", type=int, default=3, help="old/new alternations of the speed measurement")
-    ap.add_argument("--compile", default="off", choices=["off", "blocks", "full"],
-                    help="also time this checkout compiled so")
+    ap.add_argument(
+        "--compile", default="off", choices=["off", "blocks", "full"], help="also time this checkout compiled so"
+    )
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--label", default="new", help=argparse.SUPPRESS)
     ap.add_argument("--preset", default="demo", help=argparse.SUPPRESS)
@@ -130,8 +158,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for p in args.speed_presets:
             for label, tree, mode in variants:
-                speed.setdefault((label, p), []).append(
-                    run_child(tree, label, p, "time", args.batch, args.steps, mode))
+                speed.setdefault((label, p), []).append(run_child(tree, label, p, "time", args.batch, args.steps, mode))
     print("\n| preset | code | kernels/step | top-level ops | autograd nodes |")
     print("|---|---|---:|---:|---:|")
     for (label, p), r in ops.items():

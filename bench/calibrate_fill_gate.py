@@ -50,16 +50,26 @@ def main() -> int:
         data, valid = cache.sample(int(i))
         present = (np.abs(data).sum(axis=(2, 3)) > 0) & valid[:, None]
         pattern = PATTERNS[k % len(PATTERNS)]
-        removed = occlusion_mask(pattern, torch.from_numpy(present[None]), cache.layout,
-                                 torch.Generator().manual_seed(k))[0].numpy()
+        removed = occlusion_mask(
+            pattern, torch.from_numpy(present[None]), cache.layout, torch.Generator().manual_seed(k)
+        )[0].numpy()
         if not removed.any():
             continue
         fill = pred.reconstruct(data, removed, layout=cache.layout)
         prior = interp_prior(torch.from_numpy(data), torch.from_numpy(removed)).numpy()
         c = data.shape[-1]
-        rows.append(np.concatenate([data[removed], fill[removed], prior[removed][:, :c],
-                                    prior[removed][:, c + 2 : c + 3] * GAP_SCALE, prior[removed][:, c : c + 1]],
-                                   axis=1))
+        rows.append(
+            np.concatenate(
+                [
+                    data[removed],
+                    fill[removed],
+                    prior[removed][:, :c],
+                    prior[removed][:, c + 2 : c + 3] * GAP_SCALE,
+                    prior[removed][:, c : c + 1],
+                ],
+                axis=1,
+            )
+        )
     r = np.concatenate(rows)
     truth, model, interp, gap, both = r[:, :3], r[:, 3:6], r[:, 6:9], r[:, 9], r[:, 10] > 0.5
     e_model = 100 * np.linalg.norm(model - truth, axis=1)
@@ -69,8 +79,10 @@ def main() -> int:
     for lo, hi in ((1, 1), (2, 2), (3, 4), (5, 8), (9, 15), (16, 30), (31, 10**6)):
         sel = both & (gap >= lo) & (gap <= hi)
         if sel.any():
-            print(f"  {lo:3d}-{min(hi, 999):<4d} | {sel.sum():7d} | {e_model[sel].mean():6.2f} | "
-                  f"{e_interp[sel].mean():6.2f}")
+            print(
+                f"  {lo:3d}-{min(hi, 999):<4d} | {sel.sum():7d} | {e_model[sel].mean():6.2f} | "
+                f"{e_interp[sel].mean():6.2f}"
+            )
     best = None
     for g in GATES:
         w = np.ones_like(gap) if g == 0 else np.where(both, np.clip((gap - g) / g, 0, 1), 1.0)
@@ -78,8 +90,10 @@ def main() -> int:
         print(f"gate {g:3d} frames: mean error {err:.3f} cm")
         if best is None or err < best[1]:
             best = (g, err)
-    print(f"best gate: {best[0]} frames ({best[1]:.3f} cm; interpolation alone {e_interp.mean():.3f} cm, "
-          f"model alone {e_model.mean():.3f} cm)")
+    print(
+        f"best gate: {best[0]} frames ({best[1]:.3f} cm; interpolation alone {e_interp.mean():.3f} cm, "
+        f"model alone {e_model.mean():.3f} cm)"
+    )
     return 0
 
 

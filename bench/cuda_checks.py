@@ -70,15 +70,17 @@ def main() -> int:
     loss_gpu = gpu.forward_pretrain(x.to(dev), valid.to(dev), torch.Generator().manual_seed(1)).loss.detach()
     gpu.eval()
     with torch.no_grad():
-        rec_gpu = gpu.reconstruct(x.to(dev), removed.to(dev), valid.to(dev), "one_step",
-                                  generator=torch.Generator().manual_seed(2))
+        rec_gpu = gpu.reconstruct(
+            x.to(dev), removed.to(dev), valid.to(dev), "one_step", generator=torch.Generator().manual_seed(2)
+        )
     e_loss, e_rec = rel(loss_gpu, loss_cpu), rel(rec_gpu, rec_cpu)
     check("fp32 cuda == cpu", e_loss < 1e-3 and e_rec < 1e-3, f"loss rel err {e_loss:.2e}, reconstruction {e_rec:.2e}")
 
     # 2. bf16 autocast vs fp32 on the card.
     with torch.no_grad(), torch.autocast(dev.type, dtype=amp_dtype):
-        rec_bf16 = gpu.reconstruct(x.to(dev), removed.to(dev), valid.to(dev), "one_step",
-                                   generator=torch.Generator().manual_seed(2))
+        rec_bf16 = gpu.reconstruct(
+            x.to(dev), removed.to(dev), valid.to(dev), "one_step", generator=torch.Generator().manual_seed(2)
+        )
     e_bf = rel(rec_bf16.float(), rec_gpu)
     check("bf16 autocast", e_bf < 3e-2 and bool(torch.isfinite(rec_bf16).all()), f"reconstruction rel err {e_bf:.2e}")
 
@@ -95,8 +97,11 @@ def main() -> int:
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-    check("bf16 training", losses[-1] < 0.5 * losses[0] and np.isfinite(losses).all(),
-          f"loss {losses[0]:.4f} -> {losses[-1]:.4f} in 60 steps (same batch, same mask)")
+    check(
+        "bf16 training",
+        losses[-1] < 0.5 * losses[0] and np.isfinite(losses).all(),
+        f"loss {losses[0]:.4f} -> {losses[-1]:.4f} in 60 steps (same batch, same mask)",
+    )
 
     # 4. A checkpoint saved on the card loads on the CPU; the Predictor agrees across devices.
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,8 +117,11 @@ def main() -> int:
         e_pred = float(np.linalg.norm(r_gpu - r_cpu) / np.linalg.norm(r_cpu))
         c_cpu, c_gpu = p_cpu.classify(sample), p_gpu.classify(sample)
         same_top = int(np.argmax(c_cpu)) == int(np.argmax(c_gpu))
-        check("predictor cuda", e_pred < 3e-2 and same_top, f"device {p_gpu.device}, reconstruction rel err "
-              f"{e_pred:.2e}, same top-1 {same_top}")
+        check(
+            "predictor cuda",
+            e_pred < 3e-2 and same_top,
+            f"device {p_gpu.device}, reconstruction rel err {e_pred:.2e}, same top-1 {same_top}",
+        )
     # 5. train.compile_mode=blocks (issue 15) on the card: the eager model's loss, same weights and draws.
     torch.backends.cuda.matmul.allow_tf32 = False
     comp = compile_for_training(copy.deepcopy(fresh).to(dev), "blocks")

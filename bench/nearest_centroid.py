@@ -57,8 +57,7 @@ def load(folder: Path, length: int) -> tuple[dict[str, np.ndarray], np.ndarray, 
         cameras.append(name.camera)
     if not labels:
         raise SystemExit(f"no .skeleton files in {folder}")
-    return ({k: np.stack(v) for k, v in feats.items()}, np.asarray(labels), np.asarray(performers),
-            np.asarray(cameras))
+    return ({k: np.stack(v) for k, v in feats.items()}, np.asarray(labels), np.asarray(performers), np.asarray(cameras))
 
 
 def nearest_centroid(x: np.ndarray, y: np.ndarray, train: np.ndarray) -> float:
@@ -89,16 +88,22 @@ def main(argv: list[str] | None = None) -> int:
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
             size = sum(p.stat().st_size for p in folder.glob("*.skeleton"))
             # CPU seconds of this single-threaded process: a figure that a busy machine does not skew.
-            result.update(generated=len(names), seconds=round(elapsed, 2), cpu_seconds=round(cpu, 2),
-                          sequences_per_s=round(len(names) / elapsed, 1),
-                          sequences_per_cpu_s=round(len(names) / cpu, 1), megabytes=round(size / 1e6, 1))
+            result.update(
+                generated=len(names),
+                seconds=round(elapsed, 2),
+                cpu_seconds=round(cpu, 2),
+                sequences_per_s=round(len(names) / elapsed, 1),
+                sequences_per_cpu_s=round(len(names) / cpu, 1),
+                megabytes=round(size / 1e6, 1),
+            )
         start = time.perf_counter()
         feats, y, performer, camera = load(folder, args.length)
         result["read_and_preprocess_s"] = round(time.perf_counter() - start, 2)
     xsub = np.isin(performer, NTU60_XSUB_TRAIN)
     xview = np.isin(camera, (2, 3))
-    result.update(sequences=int(y.size), classes=int(np.unique(y).size),
-                  chance_percent=round(100 / np.unique(y).size, 1))
+    result.update(
+        sequences=int(y.size), classes=int(np.unique(y).size), chance_percent=round(100 / np.unique(y).size, 1)
+    )
     for view, x in feats.items():
         result[f"xsub_{view}_percent"] = round(nearest_centroid(x, y, xsub), 1)
         result[f"xview_{view}_percent"] = round(nearest_centroid(x, y, xview), 1)

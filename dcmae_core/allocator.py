@@ -28,10 +28,13 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     m_trim_threshold, m_top_pad, m_mmap_max = -1, -2, -4
-    ok = all(mallopt(param, value) == 1 for param, value in (
-        (m_mmap_max, 0),  # no block gets its own mapping: all come from the heap and are reused
-        (m_trim_threshold, 2**31 - 1),  # never give the heap's top back between steps
-        (m_top_pad, 2**30),  # grow the heap in 1 GiB steps
-    ))
+    ok = all(
+        mallopt(param, value) == 1
+        for param, value in (
+            (m_mmap_max, 0),  # no block gets its own mapping: all come from the heap and are reused
+            (m_trim_threshold, 2**31 - 1),  # never give the heap's top back between steps
+            (m_top_pad, 2**30),  # grow the heap in 1 GiB steps
+        )
+    )
     _ALLOCATOR_TUNED = ok
     return ok

@@ -19,8 +19,7 @@ def _neighbours(removed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return prev, nxt
 
 
-def _interpolate(x: torch.Tensor, prev: torch.Tensor, nxt: torch.Tensor,
-                 fill: torch.Tensor | float) -> torch.Tensor:
+def _interpolate(x: torch.Tensor, prev: torch.Tensor, nxt: torch.Tensor, fill: torch.Tensor | float) -> torch.Tensor:
     """Linear interpolation between the neighbours `prev` / `nxt` of every entry (see `interpolate_time`)."""
     t_len = x.shape[-3]
     t = torch.arange(t_len, device=x.device).view(t_len, 1)
@@ -35,8 +34,10 @@ def _interpolate(x: torch.Tensor, prev: torch.Tensor, nxt: torch.Tensor,
 
 def _check(x: torch.Tensor, removed: torch.Tensor) -> None:
     if removed.shape != x.shape[:-1] or removed.dtype != torch.bool or x.dim() < 3:
-        raise ValueError(f"expected x (..., T, V, C) and removed (..., T, V) bool; got {tuple(x.shape)} and "
-                         f"{tuple(removed.shape)} {removed.dtype}")
+        raise ValueError(
+            f"expected x (..., T, V, C) and removed (..., T, V) bool; got {tuple(x.shape)} and "
+            f"{tuple(removed.shape)} {removed.dtype}"
+        )
 
 
 def interpolate_time(x: torch.Tensor, removed: torch.Tensor, fill: torch.Tensor | float = 0.0) -> torch.Tensor:

@@ -21,8 +21,17 @@ import torch
 
 FORMAT = "dcmae-checkpoint"
 VERSION = 1
-REQUIRED_KEYS = ("format", "version", "config", "layout", "class_names", "stats", "num_persons", "in_channels",
-                 "num_frames")
+REQUIRED_KEYS = (
+    "format",
+    "version",
+    "config",
+    "layout",
+    "class_names",
+    "stats",
+    "num_persons",
+    "in_channels",
+    "num_frames",
+)
 CHECKSUM_KEY = "checksum"  # sha256 hex digest of everything else (see `content_checksum`)
 
 
@@ -78,16 +87,20 @@ def _check_finite(path: Path, data: dict[str, Any]) -> None:
     for part in ("dcmae", "classifier"):
         for name, t in (data.get(part) or {}).items():
             if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
-                raise CheckpointError(f"checkpoint {path}: weight {part}.{name} holds NaN or infinite values "
-                                      f"(a diverged or damaged run); use an earlier checkpoint")
+                raise CheckpointError(
+                    f"checkpoint {path}: weight {part}.{name} holds NaN or infinite values "
+                    f"(a diverged or damaged run); use an earlier checkpoint"
+                )
     stats = data["stats"]
     try:
         mean, std = [float(v) for v in stats["mean"]], [float(v) for v in stats["std"]]
     except (TypeError, KeyError, ValueError):
         raise CheckpointError(f"checkpoint {path}: stats must hold lists 'mean' and 'std'") from None
     if len(mean) != len(std) or not all(math.isfinite(v) for v in mean + std) or min(std, default=1) <= 0:
-        raise CheckpointError(f"checkpoint {path}: its normalisation statistics are unusable (NaN, infinite, "
-                              f"a std <= 0 or lengths that differ): mean {mean}, std {std}")
+        raise CheckpointError(
+            f"checkpoint {path}: its normalisation statistics are unusable (NaN, infinite, "
+            f"a std <= 0 or lengths that differ): mean {mean}, std {std}"
+        )
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
@@ -95,8 +108,9 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT, "version": VERSION}
-    data.update({k: (v if k in ("optimizer",) else _to_plain(v)) for k, v in payload.items()
-                 if k not in (CHECKSUM_KEY, "path")})
+    data.update(
+        {k: (v if k in ("optimizer",) else _to_plain(v)) for k, v in payload.items() if k not in (CHECKSUM_KEY, "path")}
+    )
     data[CHECKSUM_KEY] = content_checksum(data)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
@@ -140,8 +154,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if int(data.get("version", 0)) > VERSION:
         raise CheckpointError(f"checkpoint {path} has format version {data['version']}; this build reads {VERSION}")
     if CHECKSUM_KEY in data and content_checksum(data) != data[CHECKSUM_KEY]:
-        raise CheckpointError(f"checkpoint {path} is corrupt: its contents do not match the checksum saved with "
-                              f"it (a damaged copy or disk); use another copy or an earlier checkpoint")
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt: its contents do not match the checksum saved with "
+            f"it (a damaged copy or disk); use another copy or an earlier checkpoint"
+        )
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {', '.join(missing)}")
@@ -152,8 +168,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def write_untrained_checkpoint(path: str | Path, preset: str = "tiny", num_classes: int = 12,
-                               seed: int = 0) -> Path:
+def write_untrained_checkpoint(path: str | Path, preset: str = "tiny", num_classes: int = 12, seed: int = 0) -> Path:
     """A valid checkpoint of a freshly initialised model (NTU-25 layout, the first `num_classes` NTU
     actions), for tests and for trying the app's plumbing without a trained model."""
     from dcmae_core.config import build_config
@@ -165,11 +180,20 @@ def write_untrained_checkpoint(path: str | Path, preset: str = "tiny", num_class
     torch.manual_seed(seed)
     dcmae = build_dcmae(cfg, NTU25.num_joints)
     clf = build_classifier(cfg, dcmae.encoder, num_classes)
-    return save_checkpoint(path, {
-        "kind": "untrained", "config": cfg.to_dict(), "layout": NTU25.to_dict(),
-        "class_names": list(ACTION_NAMES[:num_classes]),
-        "stats": {"mean": [0.0, 0.0, 0.0], "std": [0.5, 0.5, 0.5]},
-        "num_persons": 2, "num_frames": cfg.data.num_frames, "in_channels": 3,
-        "dataset": {"kind": "none", "root": ""}, "metrics": {},
-        "dcmae": dcmae.state_dict(), "classifier": clf.state_dict(),
-    })
+    return save_checkpoint(
+        path,
+        {
+            "kind": "untrained",
+            "config": cfg.to_dict(),
+            "layout": NTU25.to_dict(),
+            "class_names": list(ACTION_NAMES[:num_classes]),
+            "stats": {"mean": [0.0, 0.0, 0.0], "std": [0.5, 0.5, 0.5]},
+            "num_persons": 2,
+            "num_frames": cfg.data.num_frames,
+            "in_channels": 3,
+            "dataset": {"kind": "none", "root": ""},
+            "metrics": {},
+            "dcmae": dcmae.state_dict(),
+            "classifier": clf.state_dict(),
+        },
+    )

@@ -304,8 +304,11 @@ LEGACY_VALUES: dict[str, dict[str, Any]] = {
 def config_from_dict(values: dict[str, Any]) -> Config:
     """Rebuild a Config saved with `to_dict` (e.g. from a checkpoint or config.json); a key the saved config
     lacks takes its LEGACY_VALUES value if it has one, else the default."""
-    legacy = {section: {k: v for k, v in keys.items() if k not in values[section]}
-              for section, keys in LEGACY_VALUES.items() if isinstance(values.get(section), dict)}
+    legacy = {
+        section: {k: v for k, v in keys.items() if k not in values[section]}
+        for section, keys in LEGACY_VALUES.items()
+        if isinstance(values.get(section), dict)
+    }
     cfg = apply_dict(apply_dict(Config(), legacy, source="legacy values"), values, source="saved config")
     validate(cfg)
     return cfg
@@ -320,14 +323,27 @@ def _problems(cfg: Config) -> list[str]:
         if not ok:
             out.append(text)
 
-    for name in ("tuple_len", "stem_dim", "encoder_heads", "decoder_depth", "decoder_dim", "decoder_heads",
-                 "decoder_qk_dim", "decoder_stta_heads", "decoder_token_kernel"):
+    for name in (
+        "tuple_len",
+        "stem_dim",
+        "encoder_heads",
+        "decoder_depth",
+        "decoder_dim",
+        "decoder_heads",
+        "decoder_qk_dim",
+        "decoder_stta_heads",
+        "decoder_token_kernel",
+    ):
         need(getattr(m, name) >= 1, f"model.{name} must be at least 1, got {getattr(m, name)}")
     need(bool(m.encoder_dims), "model.encoder_dims must name at least one block")
-    need(len(m.encoder_dims) == len(m.encoder_qk_dims),
-         "model.encoder_dims and model.encoder_qk_dims must have the same length")
-    need(all(v >= 1 for v in [*m.encoder_dims, *m.encoder_qk_dims]),
-         "model.encoder_dims and model.encoder_qk_dims must all be at least 1")
+    need(
+        len(m.encoder_dims) == len(m.encoder_qk_dims),
+        "model.encoder_dims and model.encoder_qk_dims must have the same length",
+    )
+    need(
+        all(v >= 1 for v in [*m.encoder_dims, *m.encoder_qk_dims]),
+        "model.encoder_dims and model.encoder_qk_dims must all be at least 1",
+    )
     if m.decoder_dim >= 1 and m.decoder_heads >= 1:
         need(m.decoder_dim % m.decoder_heads == 0, "model.decoder_dim must be divisible by model.decoder_heads")
     need(m.relative_loss_floor >= 0, "model.relative_loss_floor must be 0 (off) or positive")
@@ -336,8 +352,10 @@ def _problems(cfg: Config) -> list[str]:
     need(d.num_frames >= 1, f"data.num_frames must be at least 1, got {d.num_frames}")
     if m.tuple_len >= 1 and d.num_frames >= 1:
         need(d.num_frames % m.tuple_len == 0, "data.num_frames must be a multiple of model.tuple_len")
-    need(0.0 < d.crop_min <= d.crop_max <= 1.0,
-         f"data.crop_min and data.crop_max must satisfy 0 < crop_min <= crop_max <= 1, got {d.crop_min}, {d.crop_max}")
+    need(
+        0.0 < d.crop_min <= d.crop_max <= 1.0,
+        f"data.crop_min and data.crop_max must satisfy 0 < crop_min <= crop_max <= 1, got {d.crop_min}, {d.crop_max}",
+    )
     need(d.crop_min_frames >= 1, f"data.crop_min_frames must be at least 1, got {d.crop_min_frames}")
     need(0.0 < d.test_crop <= 1.0, f"data.test_crop must lie in (0, 1], got {d.test_crop}")
     need(d.rotate >= 0, f"data.rotate must be 0 (off) or positive, got {d.rotate}")
@@ -351,19 +369,29 @@ def _problems(cfg: Config) -> list[str]:
 
     need(f.num_steps >= 1, "diffusion.num_steps must be at least 1")
     if f.schedule == "linear":  # given for T = 1000; scaled by 1000 / T and capped at 0.999 (model/diffusion.py)
-        need(0.0 < f.beta_start <= f.beta_end < 1.0,
-             f"diffusion.beta_start and beta_end must satisfy 0 < beta_start <= beta_end < 1, got {f.beta_start}, "
-             f"{f.beta_end}")
+        need(
+            0.0 < f.beta_start <= f.beta_end < 1.0,
+            f"diffusion.beta_start and beta_end must satisfy 0 < beta_start <= beta_end < 1, got {f.beta_start}, "
+            f"{f.beta_end}",
+        )
 
-    for name in ("pretrain_lr", "finetune_lr", "pretrain_weight_decay", "finetune_weight_decay", "warmup_epochs",
-                 "min_lr", "grad_clip"):
+    for name in (
+        "pretrain_lr",
+        "finetune_lr",
+        "pretrain_weight_decay",
+        "finetune_weight_decay",
+        "warmup_epochs",
+        "min_lr",
+        "grad_clip",
+    ):
         need(getattr(o, name) >= 0, f"optim.{name} must be 0 or positive, got {getattr(o, name)}")
     need(0.0 <= o.momentum < 1.0, f"optim.momentum must lie in [0, 1), got {o.momentum}")
 
     for name in ("pretrain_epochs", "finetune_epochs", "batch_size", "eval_batch_size", "log_every", "eval_every"):
         need(getattr(t, name) >= 1, f"train.{name} must be at least 1, got {getattr(t, name)}")
-    need(t.checkpoint_every >= 0, f"train.checkpoint_every must be 0 (each epoch only) or more, got "
-                                  f"{t.checkpoint_every}")
+    need(
+        t.checkpoint_every >= 0, f"train.checkpoint_every must be 0 (each epoch only) or more, got {t.checkpoint_every}"
+    )
     return out
 
 

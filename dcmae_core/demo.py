@@ -38,8 +38,10 @@ def demo_cells(finetune_epochs: int = 10) -> list[Cell]:
     cells = []
     for name, over in METHODS.items():
         cells.append(Cell(name, over, 1.0, OCCLUSION))
-        cells += [Cell(f"{name} {int(r * 100)} %", over, r, finetune=few_label_finetune(finetune_epochs, r))
-                  for r in (0.1, 0.05)]
+        cells += [
+            Cell(f"{name} {int(r * 100)} %", over, r, finetune=few_label_finetune(finetune_epochs, r))
+            for r in (0.1, 0.05)
+        ]
     return cells
 
 
@@ -86,19 +88,23 @@ def _filmstrip(cfg: Config, pre_ckpt: Path, cache_root: Path, out_png: Path) -> 
     t = min(data.shape[1], pred.num_frames)
     data = data[:, :t]
     g = torch.Generator().manual_seed(0)
-    st = spatiotemporal_mask(1, t, data.shape[2], cfg.mask.frame_ratio, cfg.mask.joint_ratio, tuple_len=1,
-                             generator=g)
+    st = spatiotemporal_mask(1, t, data.shape[2], cfg.mask.frame_ratio, cfg.mask.joint_ratio, tuple_len=1, generator=g)
     removed = np.repeat(st.removed.numpy(), data.shape[0], axis=0)  # (M, T, V), same mask for each person
     removed &= np.abs(data).sum(axis=-1) > 0
     rec = pred.reconstruct(data, removed)
     frames = sorted({min(f, t - 1) for f in (0, t // 5, 2 * t // 5, 3 * t // 5, 4 * t // 5)})
-    return plot_filmstrip(data, removed, rec, cache.layout, frames, out_png,
-                          title=f"{cache.names[int(pick)]}: DCMAE reconstruction (Mt {cfg.mask.frame_ratio}, "
-                                f"Mj {cfg.mask.joint_ratio})")
+    return plot_filmstrip(
+        data,
+        removed,
+        rec,
+        cache.layout,
+        frames,
+        out_png,
+        title=f"{cache.names[int(pick)]}: DCMAE reconstruction (Mt {cfg.mask.frame_ratio}, Mj {cfg.mask.joint_ratio})",
+    )
 
 
-def write_report(out: Path, base: Config, results: dict[str, dict[str, Any]], seconds: float,
-                 command: str) -> Path:
+def write_report(out: Path, base: Config, results: dict[str, dict[str, Any]], seconds: float, command: str) -> Path:
     from dcmae_core.report import plot_accuracy_vs_occlusion, plot_loss_curves
 
     pre = {name: out / "pretrain" / _key(over) for name, over in METHODS.items()}
@@ -116,37 +122,62 @@ def write_report(out: Path, base: Config, results: dict[str, dict[str, Any]], se
     def pct(x):
         return "–" if x is None else f"{100 * x:.1f}"
 
-    rows = ["| method | 100 % labels | 10 % labels | 5 % labels | "
-            + " | ".join(f"{int(r * 100)} % missing: enc / REC / interp" for r in OCCLUSION) + " |",
-            "|---|---|---|---|" + "---|" * len(OCCLUSION)]
+    rows = [
+        "| method | 100 % labels | 10 % labels | 5 % labels | "
+        + " | ".join(f"{int(r * 100)} % missing: enc / REC / interp" for r in OCCLUSION)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(OCCLUSION),
+    ]
     for name in METHODS:
         full = results[name]
-        occ = [" / ".join(pct(full["occlusion"][f"occlusion_{r:g}"].get(arm))
-                          for arm in ("encoder_only", "rec", "interpolation")) for r in OCCLUSION]
-        rows.append(f"| {name} | {pct(full['best_top1'])} | {pct(results[f'{name} 10 %']['best_top1'])} | "
-                    f"{pct(results[f'{name} 5 %']['best_top1'])} | " + " | ".join(occ) + " |")
-    text = "\n".join([
-        "# DCMAE demo report", "",
-        f"Command: `{command}`  ",
-        f"Preset: `{base.data.root and 'demo'}`; dataset: the project's synthetic corpus "
-        f"(`{base.data.root}`), split {base.data.split}; wall time {seconds / 60:.1f} min.", "",
-        "Top-1 accuracy (%) on the test split, best epoch (the field's convention). Missing joints: a seeded "
-        "random share of (frame, joint) entries removed from every test clip; *enc* classifies the damaged "
-        "clip, *REC* first fills the removed joints with the pretrained model's one-step reconstruction, "
-        "*interp* fills them by linear interpolation in time (no model: the baseline to beat).", "",
-        *rows, "",
-        "![pretraining loss](pretrain_loss.png)", "",
-        "![accuracy vs missing joints](accuracy_vs_occlusion.png)", "",
-        "![reconstruction filmstrip](filmstrip.png)", "",
-    ])
+        occ = [
+            " / ".join(
+                pct(full["occlusion"][f"occlusion_{r:g}"].get(arm)) for arm in ("encoder_only", "rec", "interpolation")
+            )
+            for r in OCCLUSION
+        ]
+        rows.append(
+            f"| {name} | {pct(full['best_top1'])} | {pct(results[f'{name} 10 %']['best_top1'])} | "
+            f"{pct(results[f'{name} 5 %']['best_top1'])} | " + " | ".join(occ) + " |"
+        )
+    text = "\n".join(
+        [
+            "# DCMAE demo report",
+            "",
+            f"Command: `{command}`  ",
+            f"Preset: `{base.data.root and 'demo'}`; dataset: the project's synthetic corpus "
+            f"(`{base.data.root}`), split {base.data.split}; wall time {seconds / 60:.1f} min.",
+            "",
+            "Top-1 accuracy (%) on the test split, best epoch (the field's convention). Missing joints: a seeded "
+            "random share of (frame, joint) entries removed from every test clip; *enc* classifies the damaged "
+            "clip, *REC* first fills the removed joints with the pretrained model's one-step reconstruction, "
+            "*interp* fills them by linear interpolation in time (no model: the baseline to beat).",
+            "",
+            *rows,
+            "",
+            "![pretraining loss](pretrain_loss.png)",
+            "",
+            "![accuracy vs missing joints](accuracy_vs_occlusion.png)",
+            "",
+            "![reconstruction filmstrip](filmstrip.png)",
+            "",
+        ]
+    )
     path = out / "report.md"
     path.write_text(text)
     return path
 
 
-def run_demo(out: str | Path, preset: str = "demo", count: int = 1200, seed: int = 0,
-             overrides: list[str] | None = None, jsonl: bool = False, install: str | Path | None = None,
-             command: str = "") -> Path:
+def run_demo(
+    out: str | Path,
+    preset: str = "demo",
+    count: int = 1200,
+    seed: int = 0,
+    overrides: list[str] | None = None,
+    jsonl: bool = False,
+    install: str | Path | None = None,
+    command: str = "",
+) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()

@@ -37,8 +37,16 @@ class NonFiniteLossError(RuntimeError):
 class EpochSampler(Sampler[int]):
     """Shuffled order that is a pure function of (seed, epoch), sharded over ranks, able to skip a prefix."""
 
-    def __init__(self, num_samples: int, seed: int, rank: int = 0, world_size: int = 1, shuffle: bool = True,
-                 drop_last: bool = True, batch_size: int = 1):
+    def __init__(
+        self,
+        num_samples: int,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+        shuffle: bool = True,
+        drop_last: bool = True,
+        batch_size: int = 1,
+    ):
         self.n, self.seed, self.rank, self.world = num_samples, seed, rank, world_size
         self.shuffle, self.drop_last, self.batch_size = shuffle, drop_last, batch_size
         self.epoch, self.skip = 0, 0
@@ -83,14 +91,26 @@ class TrainState:
     best_loss: float | None = None  # pretraining's best: the lowest finite epoch loss so far (None = none yet)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "epoch_step": self.epoch_step, "step": self.step, "best": self.best,
-                "history": self.history, "best_loss": self.best_loss}
+        return {
+            "epoch": self.epoch,
+            "epoch_step": self.epoch_step,
+            "step": self.step,
+            "best": self.best,
+            "history": self.history,
+            "best_loss": self.best_loss,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainState:
         loss = d.get("best_loss")  # absent from checkpoints saved before it existed
-        return cls(int(d["epoch"]), int(d["epoch_step"]), int(d["step"]), float(d["best"]), list(d["history"]),
-                   None if loss is None else float(loss))
+        return cls(
+            int(d["epoch"]),
+            int(d["epoch_step"]),
+            int(d["step"]),
+            float(d["best"]),
+            list(d["history"]),
+            None if loss is None else float(loss),
+        )
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -206,10 +226,20 @@ def train_one_epoch(
             window.zero_()
             window_start = state.step
         if log_now:
-            logger.emit({"event": "step", "epoch": state.epoch + 1, "step": state.step,
-                         "epoch_step": state.epoch_step, "steps_per_epoch": steps_per_epoch,
-                         "total_steps": total_steps, "lr": lr, "loss": value.item(),
-                         **{k: float(v) for k, v in stats.items()}}, step=state.step)
+            logger.emit(
+                {
+                    "event": "step",
+                    "epoch": state.epoch + 1,
+                    "step": state.step,
+                    "epoch_step": state.epoch_step,
+                    "steps_per_epoch": steps_per_epoch,
+                    "total_steps": total_steps,
+                    "lr": lr,
+                    "loss": value.item(),
+                    **{k: float(v) for k, v in stats.items()},
+                },
+                step=state.step,
+            )
         if save_now:
             on_checkpoint()
         if stop_now:

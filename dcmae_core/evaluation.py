@@ -33,9 +33,15 @@ from dcmae_core.occlusion import OcclusionPattern, occlusion_mask, parse_pattern
 log = logging.getLogger(__name__)
 
 
-def occlusion_masks(batch: dict[str, torch.Tensor], pattern: float | str | OcclusionPattern, seed: int,
-                    layout: Layout, fps: float = 30.0, mean: torch.Tensor | None = None,
-                    std: torch.Tensor | None = None) -> torch.Tensor:
+def occlusion_masks(
+    batch: dict[str, torch.Tensor],
+    pattern: float | str | OcclusionPattern,
+    seed: int,
+    layout: Layout,
+    fps: float = 30.0,
+    mean: torch.Tensor | None = None,
+    std: torch.Tensor | None = None,
+) -> torch.Tensor:
     """(N, M, T, V) bool, one seeded mask per sample, independent of batch size and order.
 
     pattern: a missing-joint ratio r (= random:r, the masks the protocol always used) or an occlusion pattern.
@@ -49,13 +55,25 @@ def occlusion_masks(batch: dict[str, torch.Tensor], pattern: float | str | Occlu
     masks = []
     for i in range(batch["present"].shape[0]):
         g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(batch["index"][i]))
-        masks.append(occlusion_mask(pat, batch["present"][i : i + 1].cpu(), layout, g, fps=fps,
-                                    x=None if x is None else x[i : i + 1]))
+        masks.append(
+            occlusion_mask(
+                pat, batch["present"][i : i + 1].cpu(), layout, g, fps=fps, x=None if x is None else x[i : i + 1]
+            )
+        )
     return torch.cat(masks).to(batch["x"].device)
 
 
-def _clips_with_mask(ds: SkeletonDataset, pat: OcclusionPattern, seed: int, layout: Layout, fps: float,
-                     mean: torch.Tensor, std: torch.Tensor, batch_size: int, num_workers: int) -> list[int]:
+def _clips_with_mask(
+    ds: SkeletonDataset,
+    pat: OcclusionPattern,
+    seed: int,
+    layout: Layout,
+    fps: float,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    batch_size: int,
+    num_workers: int,
+) -> list[int]:
     """Positions in `ds` of the clips where the pattern hides at least one joint (one pass over the data)."""
     keep: list[int] = []
     pos = 0
@@ -71,9 +89,16 @@ def damage(x: torch.Tensor, removed: torch.Tensor, zero_std: torch.Tensor) -> to
     return torch.where(removed[..., None], zero_std, x)
 
 
-def evaluate_checkpoint(checkpoint: str | Path, cfg: Config | None = None, data_root: str | None = None,
-                        occlusion: list[float | str] | None = None, seed: int = 0, device: str = "auto",
-                        split: str | None = None, fps: float = 30.0) -> dict[str, Any]:
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    cfg: Config | None = None,
+    data_root: str | None = None,
+    occlusion: list[float | str] | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    split: str | None = None,
+    fps: float = 30.0,
+) -> dict[str, Any]:
     """Accuracy of a finetuned checkpoint on its test split, plus each occlusion: a missing-joint ratio r
     (result key occlusion_{r:g}) or an occlusion pattern text (key occlusion_{canonical text}, e.g.
     occlusion_limb_span:0.5-2), each with the encoder-only, REC and interpolation arms."""
@@ -97,12 +122,15 @@ def evaluate_checkpoint(checkpoint: str | Path, cfg: Config | None = None, data_
     mean = np.asarray(ckpt["stats"]["mean"], dtype=np.float32)
     std = np.asarray(ckpt["stats"]["std"], dtype=np.float32)
     ds = SkeletonDataset(cache, test_idx, cfg.data, train=False, mean=mean, std=std, seed=seed)
-    loader = DataLoader(ds, batch_size=cfg.train.eval_batch_size, shuffle=False,
-                        num_workers=cfg.data.num_workers)
+    loader = DataLoader(ds, batch_size=cfg.train.eval_batch_size, shuffle=False, num_workers=cfg.data.num_workers)
     k = len(ckpt["class_names"])
     classify = lambda b: clf(b["x"], b["person_valid"])  # noqa: E731
-    result: dict[str, Any] = {"checkpoint": str(checkpoint), "data": str(root), "split": split,
-                              "full": evaluate(classify, loader, k, dev)}
+    result: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "data": str(root),
+        "split": split,
+        "full": evaluate(classify, loader, k, dev),
+    }
     zero_std = torch.from_numpy(-mean / std).to(dev)  # (C,)
     mean_t, std_t = torch.from_numpy(mean), torch.from_numpy(std)
     layout = cache.layout
@@ -114,14 +142,16 @@ def evaluate_checkpoint(checkpoint: str | Path, cfg: Config | None = None, data_
             key = f"occlusion_{pat.ratio:g}" if pat.name == "random" else f"occlusion_{pat}"
         occ_loader = loader
         if pat.name == "person_part":
-            keep = _clips_with_mask(ds, pat, seed, layout, fps, mean_t, std_t, cfg.train.eval_batch_size,
-                                    cfg.data.num_workers)
+            keep = _clips_with_mask(
+                ds, pat, seed, layout, fps, mean_t, std_t, cfg.train.eval_batch_size, cfg.data.num_workers
+            )
             if not keep:
                 log.warning("%s hides nothing in any test clip (no two overlapping persons): skipped", pat)
                 result[key] = {"skipped": "no test clip with one person in front of another"}
                 continue
-            occ_loader = DataLoader(Subset(ds, keep), batch_size=cfg.train.eval_batch_size, shuffle=False,
-                                    num_workers=cfg.data.num_workers)
+            occ_loader = DataLoader(
+                Subset(ds, keep), batch_size=cfg.train.eval_batch_size, shuffle=False, num_workers=cfg.data.num_workers
+            )
 
         def masks(b, pat=pat):
             return occlusion_masks(b, pat, seed, layout, fps, mean_t, std_t)
@@ -133,11 +163,18 @@ def evaluate_checkpoint(checkpoint: str | Path, cfg: Config | None = None, data_
 
         arms["encoder_only"] = evaluate(enc_only, occ_loader, k, dev)
         if dcmae is not None:
+
             def rec(b, masks=masks):
                 removed = masks(b)
                 g = torch.Generator(device=dev).manual_seed(int(seed))
-                filled = dcmae.reconstruct(damage(b["x"], removed, zero_std), removed, b["person_valid"],
-                                           method="one_step", generator=g, present=b["present"])
+                filled = dcmae.reconstruct(
+                    damage(b["x"], removed, zero_std),
+                    removed,
+                    b["person_valid"],
+                    method="one_step",
+                    generator=g,
+                    present=b["present"],
+                )
                 return clf(filled, b["person_valid"])
 
             arms["rec"] = evaluate(rec, occ_loader, k, dev)

@@ -20,8 +20,12 @@ log = logging.getLogger(__name__)
 
 # The baseline every table compares with: SkeletonMAE's decoder is 8 STTA blocks of the encoder's kind (the
 # paper's §1.3), with a mask token at removed positions (no diffusion) and no cross-attention.
-SKELETONMAE = ["model.cross_attention=false", "model.diffusion=false", "model.decoder_depth=8",
-               "model.decoder_stta=full"]
+SKELETONMAE = [
+    "model.cross_attention=false",
+    "model.diffusion=false",
+    "model.decoder_depth=8",
+    "model.decoder_stta=full",
+]
 BENCHMARKS = ("NTU-60 X-Sub", "NTU-60 X-View", "NTU-120 X-Sub", "NTU-120 X-Set")
 
 # Paper numbers (SPEC §4 and the paper's Tables 5-9), accuracy in %, per benchmark where given.
@@ -29,14 +33,31 @@ PAPER: dict[str, dict[str, tuple[float, ...]]] = {
     "t1": {"DCMAE": (87.7, 94.1, 82.3, 84.4), "SkeletonMAE": (86.6, 92.9, 76.8, 79.1)},
     "t3_0.05": {"DCMAE": (65.5, 70.4, 53.2, 54.3)},
     "t3_0.1": {"DCMAE": (76.0, 77.6, 63.3, 63.7)},
-    "t4_0.05": {"DCMAE encoder only": (83.5, 85.8, 75.2, 77.8), "DCMAE REC": (84.3, 86.4, 79.0, 80.2),
-                "SkeletonMAE encoder only": (82.4, 78.8, 67.5, 65.7), "SkeletonMAE REC": (82.8, 79.2, 68.8, 67.4)},
-    "t4_0.1": {"DCMAE encoder only": (72.1, 68.4, 60.2, 63.8), "DCMAE REC": (74.2, 74.4, 65.6, 70.4),
-               "SkeletonMAE encoder only": (69.6, 66.5, 55.9, 48.9), "SkeletonMAE REC": (70.9, 70.1, 58.3, 52.5)},
+    "t4_0.05": {
+        "DCMAE encoder only": (83.5, 85.8, 75.2, 77.8),
+        "DCMAE REC": (84.3, 86.4, 79.0, 80.2),
+        "SkeletonMAE encoder only": (82.4, 78.8, 67.5, 65.7),
+        "SkeletonMAE REC": (82.8, 79.2, 68.8, 67.4),
+    },
+    "t4_0.1": {
+        "DCMAE encoder only": (72.1, 68.4, 60.2, 63.8),
+        "DCMAE REC": (74.2, 74.4, 65.6, 70.4),
+        "SkeletonMAE encoder only": (69.6, 66.5, 55.9, 48.9),
+        "SkeletonMAE REC": (70.9, 70.1, 58.3, 52.5),
+    },
     "t5": {"DCMAE": (87.7, 94.1), "no cross-attention": (87.3, 93.6), "no diffusion": (87.0, 93.2)},
     "t6": {"5": (87.3,), "7": (86.9,), "9": (87.7,), "11": (87.5,)},
-    "t7": {"0.4/0.4": (86.7,), "0.4/0.5": (86.5,), "0.4/0.6": (87.1,), "0.5/0.4": (87.7,), "0.5/0.5": (86.6,),
-           "0.5/0.6": (86.7,), "0.6/0.4": (87.6,), "0.6/0.5": (86.5,), "0.6/0.6": (87.2,)},
+    "t7": {
+        "0.4/0.4": (86.7,),
+        "0.4/0.5": (86.5,),
+        "0.4/0.6": (87.1,),
+        "0.5/0.4": (87.7,),
+        "0.5/0.5": (86.6,),
+        "0.5/0.6": (86.7,),
+        "0.6/0.4": (87.6,),
+        "0.6/0.5": (86.5,),
+        "0.6/0.6": (87.2,),
+    },
     "t8": {"500": (86.8,), "750": (87.2,), "1000": (87.7,), "1250": (87.5,)},
     "t9": {"128": (85.1,), "256": (87.7,), "512": (87.4,)},
 }
@@ -60,19 +81,25 @@ def table_cells(table: int) -> list[Cell]:
         return [Cell("DCMAE", paper_key="DCMAE"), Cell("SkeletonMAE", SKELETONMAE, paper_key="SkeletonMAE")]
     if table == 3:
         return [Cell(f"DCMAE {int(r * 100)} % labels", [], r, paper_key="DCMAE") for r in (0.05, 0.1)] + [
-            Cell(f"SkeletonMAE {int(r * 100)} % labels", SKELETONMAE, r) for r in (0.05, 0.1)]
+            Cell(f"SkeletonMAE {int(r * 100)} % labels", SKELETONMAE, r) for r in (0.05, 0.1)
+        ]
     if table == 4:
         return [Cell("DCMAE", occlusion=[0.05, 0.1]), Cell("SkeletonMAE", SKELETONMAE, occlusion=[0.05, 0.1])]
     if table == 5:
-        return [Cell("DCMAE", paper_key="DCMAE"),
-                Cell("no cross-attention", ["model.cross_attention=false"], paper_key="no cross-attention"),
-                Cell("no diffusion", ["model.diffusion=false"], paper_key="no diffusion"),
-                Cell("SkeletonMAE (neither)", SKELETONMAE)]
+        return [
+            Cell("DCMAE", paper_key="DCMAE"),
+            Cell("no cross-attention", ["model.cross_attention=false"], paper_key="no cross-attention"),
+            Cell("no diffusion", ["model.diffusion=false"], paper_key="no diffusion"),
+            Cell("SkeletonMAE (neither)", SKELETONMAE),
+        ]
     if table == 6:
         return [Cell(f"depth {d}", [f"model.decoder_depth={d}"], paper_key=str(d)) for d in (5, 7, 9, 11)]
     if table == 7:
-        return [Cell(f"Mt {mt} / Mj {mj}", [f"mask.frame_ratio={mt}", f"mask.joint_ratio={mj}"],
-                     paper_key=f"{mt}/{mj}") for mt in (0.4, 0.5, 0.6) for mj in (0.4, 0.5, 0.6)]
+        return [
+            Cell(f"Mt {mt} / Mj {mj}", [f"mask.frame_ratio={mt}", f"mask.joint_ratio={mj}"], paper_key=f"{mt}/{mj}")
+            for mt in (0.4, 0.5, 0.6)
+            for mj in (0.4, 0.5, 0.6)
+        ]
     if table == 8:
         return [Cell(f"T = {t}", [f"diffusion.num_steps={t}"], paper_key=str(t)) for t in (500, 750, 1000, 1250)]
     if table == 9:
@@ -83,7 +110,8 @@ def table_cells(table: int) -> list[Cell]:
 def benchmark_column(kind: str, split: str) -> int | None:
     """Which paper column matches the dataset: NTU-60 xsub/xview, NTU-120 xsub/xset; None for other data."""
     return {("ntu60", "xsub"): 0, ("ntu60", "xview"): 1, ("ntu120", "xsub"): 2, ("ntu120", "xset"): 3}.get(
-        (kind, split))
+        (kind, split)
+    )
 
 
 def _key(overrides: list[str]) -> str:
@@ -95,8 +123,12 @@ def run_cell(cell: Cell, base: Config, out_dir: Path, jsonl: bool = False) -> di
     from dcmae_core.evaluation import evaluate_checkpoint
     from dcmae_core.stages import run_finetune, run_pretrain
 
-    result_file = out_dir / "cells" / _key(cell.pretrain + [f"labels={cell.label_ratio}", f"occ={cell.occlusion}"]
-                                           + cell.finetune) / "result.json"
+    result_file = (
+        out_dir
+        / "cells"
+        / _key(cell.pretrain + [f"labels={cell.label_ratio}", f"occ={cell.occlusion}"] + cell.finetune)
+        / "result.json"
+    )
     if result_file.exists():
         return json.loads(result_file.read_text())
     cfg = apply_overrides(config_from_dict(base.to_dict()), cell.pretrain)
@@ -104,18 +136,27 @@ def run_cell(cell: Cell, base: Config, out_dir: Path, jsonl: bool = False) -> di
     if not _finished(pre_dir):
         resume = (pre_dir / "last.pt").exists()  # else nothing to keep: start it afresh
         _check_done(run_pretrain(cfg, pre_dir, resume=resume, jsonl=jsonl, overwrite=not resume), pre_dir)
-    fin_cfg = apply_overrides(config_from_dict(cfg.to_dict()), [f"data.label_ratio={cell.label_ratio}",
-                                                                   *cell.finetune])
+    fin_cfg = apply_overrides(config_from_dict(cfg.to_dict()), [f"data.label_ratio={cell.label_ratio}", *cell.finetune])
     fin_dir = result_file.parent / "finetune"
     if not _finished(fin_dir):
         resume = (fin_dir / "last.pt").exists()
-        _check_done(run_finetune(fin_cfg, fin_dir, pretrained=str(pre_dir / "last.pt"), resume=resume,
-                                 jsonl=jsonl, overwrite=not resume), fin_dir)
+        _check_done(
+            run_finetune(
+                fin_cfg, fin_dir, pretrained=str(pre_dir / "last.pt"), resume=resume, jsonl=jsonl, overwrite=not resume
+            ),
+            fin_dir,
+        )
     ev = evaluate_checkpoint(fin_dir / "best.pt", occlusion=cell.occlusion)
-    res = {"cell": cell.name, "overrides": cell.pretrain, "label_ratio": cell.label_ratio,
-           "best_top1": ev["full"]["top1"], "last_top1": _last_top1(fin_dir),
-           "occlusion": {k: {a: v["top1"] for a, v in arms.items()} for k, arms in ev.items()
-                         if k.startswith("occlusion_")}}
+    res = {
+        "cell": cell.name,
+        "overrides": cell.pretrain,
+        "label_ratio": cell.label_ratio,
+        "best_top1": ev["full"]["top1"],
+        "last_top1": _last_top1(fin_dir),
+        "occlusion": {
+            k: {a: v["top1"] for a, v in arms.items()} for k, arms in ev.items() if k.startswith("occlusion_")
+        },
+    }
     result_file.parent.mkdir(parents=True, exist_ok=True)
     result_file.write_text(json.dumps(res, indent=1))
     return res
@@ -127,8 +168,7 @@ class SweepStopped(RuntimeError):
 
 def _check_done(result: dict[str, Any], run_dir: Path) -> None:
     if not result.get("finished", True):
-        raise SweepStopped(f"stopped in {run_dir} after saving its checkpoint; run the same command again to "
-                           f"resume")
+        raise SweepStopped(f"stopped in {run_dir} after saving its checkpoint; run the same command again to resume")
 
 
 def _finished(run_dir: Path) -> bool:
@@ -149,8 +189,15 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
-def write_table(table: int, results: list[dict[str, Any]], cells: list[Cell], kind: str, split: str,
-                out_path: Path, command: str = "") -> str:
+def write_table(
+    table: int,
+    results: list[dict[str, Any]],
+    cells: list[Cell],
+    kind: str,
+    split: str,
+    out_path: Path,
+    command: str = "",
+) -> str:
     """Markdown: our numbers (best and last epoch) beside the paper's for the matching benchmark."""
     col = benchmark_column(kind, split)
     bench = BENCHMARKS[col] if col is not None else "NTU-60 X-Sub (reference: our data is not NTU)"
@@ -159,18 +206,23 @@ def write_table(table: int, results: list[dict[str, Any]], cells: list[Cell], ki
     if command:
         lines += [f"Command: `{command}`", ""]
     if table == 4:
-        lines += ["| method | ratio | ours encoder only | ours REC | ours interpolation "
-                  f"| paper encoder only ({bench}) | paper REC |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "| method | ratio | ours encoder only | ours REC | ours interpolation "
+            f"| paper encoder only ({bench}) | paper REC |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for cell, res in zip(cells, results):
             for r in cell.occlusion:
                 arms = res["occlusion"].get(f"occlusion_{r:g}", {})
                 pk = f"t4_{r:g}"
                 pe = PAPER[pk].get(f"{cell.name} encoder only", ())
                 pr = PAPER[pk].get(f"{cell.name} REC", ())
-                lines.append(f"| {cell.name} | {100 * r:g} % | {_pct(arms.get('encoder_only'))} | "
-                             f"{_pct(arms.get('rec'))} | {_pct(arms.get('interpolation'))} | "
-                             f"{pe[ci] if len(pe) > ci else '–'} | "
-                             f"{pr[ci] if len(pr) > ci else '–'} |")
+                lines.append(
+                    f"| {cell.name} | {100 * r:g} % | {_pct(arms.get('encoder_only'))} | "
+                    f"{_pct(arms.get('rec'))} | {_pct(arms.get('interpolation'))} | "
+                    f"{pe[ci] if len(pe) > ci else '–'} | "
+                    f"{pr[ci] if len(pr) > ci else '–'} |"
+                )
     else:
         lines += [f"| cell | ours best | ours last | paper ({bench}) |", "|---|---|---|---|"]
         for cell, res in zip(cells, results):

@@ -23,8 +23,15 @@ from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.model.factory import models_from_checkpoint
 from dcmae_core.resources import bundled
 
-__all__ = ["Predictor", "CheckpointError", "Cancelled", "DEMO_CHECKPOINT", "REAL_CHECKPOINT", "METHODS",
-           "default_checkpoint"]
+__all__ = [
+    "Predictor",
+    "CheckpointError",
+    "Cancelled",
+    "DEMO_CHECKPOINT",
+    "REAL_CHECKPOINT",
+    "METHODS",
+    "default_checkpoint",
+]
 
 # Fill methods, by the name the CLI and the app use, with the words the app shows.
 METHODS = {
@@ -89,8 +96,9 @@ class Predictor:
         }
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path | None = None, device: str = "auto",
-                        cpu_threads: int | None = None) -> Predictor:
+    def from_checkpoint(
+        cls, path: str | Path | None = None, device: str = "auto", cpu_threads: int | None = None
+    ) -> Predictor:
         """`cpu_threads`: on the CPU, compute with this many threads (an interactive app leaves one core to its
         GUI thread: on 2 cores that halves the event loop's largest gap, docs/benchmarks.md)."""
         path = Path(path) if path else default_checkpoint()
@@ -150,19 +158,23 @@ class Predictor:
             return self.layout
         known = [lay for lay in LAYOUTS.values() if lay.num_joints == v]
         if len(known) != 1:
-            raise ValueError(f"the sample has {v} joints; this model was trained on {self.layout.num_joints} "
-                             f"({self.layout.name}) and no known skeleton has {v}")
+            raise ValueError(
+                f"the sample has {v} joints; this model was trained on {self.layout.num_joints} "
+                f"({self.layout.name}) and no known skeleton has {v}"
+            )
         return known[0]
 
-    def _to_model(self, data: np.ndarray, removed: np.ndarray | None, layout: Layout | None
-                  ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    def _to_model(
+        self, data: np.ndarray, removed: np.ndarray | None, layout: Layout | None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
         """(M, T, V_file, C) in the file's layout -> the model's joints; also, per model joint, its index in the
         file (-1: the file has no such joint; it is marked removed, so the model fills it, and dropped after)."""
         layout = self.layout_of(data, layout)
         idx = joint_map(layout, self.layout)  # (V_model,)
         if data.shape[2] != layout.num_joints:
-            raise ValueError(f"the sample has {data.shape[2]} joints but its layout {layout.name} has "
-                             f"{layout.num_joints}")
+            raise ValueError(
+                f"the sample has {data.shape[2]} joints but its layout {layout.name} has {layout.num_joints}"
+            )
         if (idx == np.arange(len(idx))).all() and layout.num_joints == len(idx):
             return data, removed, idx
         lacking = idx < 0
@@ -194,9 +206,16 @@ class Predictor:
 
     # ------------------------------------------------------------------ API
     @torch.no_grad()
-    def reconstruct(self, data: np.ndarray, removed: np.ndarray, method: str = "one_step", num_steps: int = 50,
-                    seed: int = 0, progress: Callable[[float], bool] | None = None,
-                    layout: Layout | None = None) -> np.ndarray:
+    def reconstruct(
+        self,
+        data: np.ndarray,
+        removed: np.ndarray,
+        method: str = "one_step",
+        num_steps: int = 50,
+        seed: int = 0,
+        progress: Callable[[float], bool] | None = None,
+        layout: Layout | None = None,
+    ) -> np.ndarray:
         """Fill the removed (M, T, V) entries of `data` (M, T, V, C); every other entry is returned unchanged.
 
         `layout`: the data's skeleton when it is not the model's (NTU-25 and Kinect v1 map onto each other,
@@ -206,8 +225,7 @@ class Predictor:
         data = np.asarray(data, dtype=np.float32)
         removed = np.asarray(removed, dtype=bool)
         if data.ndim != 4 or removed.shape != data.shape[:3]:
-            raise ValueError(f"expected data (M, T, V, C) and removed (M, T, V); got {data.shape} and "
-                             f"{removed.shape}")
+            raise ValueError(f"expected data (M, T, V, C) and removed (M, T, V); got {data.shape} and {removed.shape}")
         if method == "interpolate":
             return interpolate_removed(data, removed).astype(np.float32)
         if self.dcmae is None:
@@ -224,15 +242,27 @@ class Predictor:
             self._fill_unmodelled(out, removed, layout, unmodelled)
         return out
 
-    def _reconstruct_model(self, data: np.ndarray, removed: np.ndarray, method: str, num_steps: int, seed: int,
-                           progress: Callable[[float], bool] | None) -> np.ndarray:
+    def _reconstruct_model(
+        self,
+        data: np.ndarray,
+        removed: np.ndarray,
+        method: str,
+        num_steps: int,
+        seed: int,
+        progress: Callable[[float], bool] | None,
+    ) -> np.ndarray:
         """`reconstruct` in the model's own layout. More persons than the model takes (two NTU actors under a
         one-person model) are filled group by group."""
         m = self.num_persons
         if data.shape[0] > m:
             groups = range(0, data.shape[0], m)
-            return np.concatenate([self._reconstruct_model(data[g : g + m], removed[g : g + m], method, num_steps,
-                                                           seed, progress) for g in groups], axis=0)
+            return np.concatenate(
+                [
+                    self._reconstruct_model(data[g : g + m], removed[g : g + m], method, num_steps, seed, progress)
+                    for g in groups
+                ],
+                axis=0,
+            )
         m_in, length = data.shape[0], data.shape[1]
         x, valid = self._standardise(data)
         present = presence(self._fit_persons(data)) | self._fit_persons(removed).any(axis=2)  # (M, T)
@@ -257,8 +287,9 @@ class Predictor:
             if mw.any() and len(first) and mask[:, idx[first]].any():
                 pw = torch.from_numpy(prior[:, idx][None]).to(self.device) if prior is not None else None
                 pw_present = torch.from_numpy(present[:, idx][None]).to(self.device)  # (1, M, W)
-                y = self.dcmae.reconstruct(xw, mw, pv, method=method, num_steps=num_steps, generator=gen, prior=pw,
-                                           present=pw_present)
+                y = self.dcmae.reconstruct(
+                    xw, mw, pv, method=method, num_steps=num_steps, generator=gen, prior=pw, present=pw_present
+                )
                 y = y[0].float().cpu().numpy()  # (M, W, V, C)
                 fr = idx[first]
                 out[:, fr] = np.where(mask[:, fr, :, None], y[:, first], out[:, fr])
@@ -272,14 +303,14 @@ class Predictor:
         return result[:m_in].astype(np.float32)
 
     @torch.no_grad()
-    def classify(self, data: np.ndarray, removed: np.ndarray | None = None, layout: Layout | None = None
-                 ) -> np.ndarray:
+    def classify(self, data: np.ndarray, removed: np.ndarray | None = None, layout: Layout | None = None) -> np.ndarray:
         """(num_classes,) probabilities; removed joints are zeroed (in metres) as a sensor reports them.
         `layout`: the data's skeleton when it is not the model's; a joint the data lacks takes its nearest
         ancestor's position (NTU's neck and hand tips under a Kinect-v1 model are simply left out)."""
         if self.classifier is None:
-            raise CheckpointError("this checkpoint holds no classifier (it is a pretraining checkpoint); "
-                                  "finetune it first")
+            raise CheckpointError(
+                "this checkpoint holds no classifier (it is a pretraining checkpoint); finetune it first"
+            )
         data = np.array(data, dtype=np.float32)
         if removed is not None:
             data[np.asarray(removed, dtype=bool)] = 0.0

@@ -47,8 +47,11 @@ class Layout:
     def lateral_pairs(self) -> tuple[tuple[int, int], ...]:
         """(left, right) joint pairs across the body (hips, shoulders) that this layout names; () if none."""
         names = self.joint_names
-        return tuple((names.index(f"left {n}"), names.index(f"right {n}")) for n in ("hip", "shoulder")
-                     if f"left {n}" in names and f"right {n}" in names)
+        return tuple(
+            (names.index(f"left {n}"), names.index(f"right {n}"))
+            for n in ("hip", "shoulder")
+            if f"left {n}" in names and f"right {n}" in names
+        )
 
     def group_mask(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
         """(V,) bool, True for joints in any of the named groups."""
@@ -145,11 +148,26 @@ def generic_layout(num_joints: int) -> Layout:
 # Kinect SDK v1 (20 joints), the order NW-UCLA and Kinder-Gator publish: hip centre, spine, shoulder centre,
 # head, then left arm, right arm, left leg, right leg. NTU-25 (1-based) of each joint: 1, 2, 21, 4, 5..20.
 _K1_NAMES = (
-    "hip centre", "spine", "shoulder centre", "head",
-    "left shoulder", "left elbow", "left wrist", "left hand",
-    "right shoulder", "right elbow", "right wrist", "right hand",
-    "left hip", "left knee", "left ankle", "left foot",
-    "right hip", "right knee", "right ankle", "right foot",
+    "hip centre",
+    "spine",
+    "shoulder centre",
+    "head",
+    "left shoulder",
+    "left elbow",
+    "left wrist",
+    "left hand",
+    "right shoulder",
+    "right elbow",
+    "right wrist",
+    "right hand",
+    "left hip",
+    "left knee",
+    "left ankle",
+    "left foot",
+    "right hip",
+    "right knee",
+    "right ankle",
+    "right foot",
 )
 _K1_PARENTS = (-1, 0, 1, 2, 2, 4, 5, 6, 2, 8, 9, 10, 0, 12, 13, 14, 0, 16, 17, 18)
 KINECT20 = Layout(
@@ -186,8 +204,10 @@ def joint_map(src: Layout, dst: Layout) -> np.ndarray:
         out = np.full(NTU25.num_joints, -1, dtype=np.int64)
         out[k2n] = np.arange(KINECT20.num_joints)
         return out
-    raise ValueError(f"no joint correspondence between layouts {src.name!r} ({src.num_joints} joints) and "
-                     f"{dst.name!r} ({dst.num_joints} joints)")
+    raise ValueError(
+        f"no joint correspondence between layouts {src.name!r} ({src.num_joints} joints) and "
+        f"{dst.name!r} ({dst.num_joints} joints)"
+    )
 
 
 def find_layout(joint_names: tuple[str, ...] | list[str]) -> Layout | None:

@@ -28,8 +28,9 @@ class MaskSpecError(ValueError):
     pass
 
 
-def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 0, fps: float = 30.0,
-                    x: np.ndarray | None = None) -> np.ndarray:
+def parse_mask_spec(
+    spec: str, present: np.ndarray, layout: Layout, seed: int = 0, fps: float = 30.0, x: np.ndarray | None = None
+) -> np.ndarray:
     """present (M, T) bool -> removed (M, T, V) bool (only where persons are present).
 
     fps: frames per second, for the patterns' seconds; x: (M, T, V, C) joint positions in metres, needed by
@@ -76,8 +77,10 @@ def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 
                 a, _, b = arg.partition("-")
                 lo, hi = int(a), int(b or a)
                 if not 0 <= lo <= hi or lo >= t:
-                    raise MaskSpecError(f"frames {arg!r} must be A-B with 0 <= A <= B and A below the clip's {t} "
-                                        f"frames (0-based, inclusive)")
+                    raise MaskSpecError(
+                        f"frames {arg!r} must be A-B with 0 <= A <= B and A below the clip's {t} "
+                        f"frames (0-based, inclusive)"
+                    )
                 frames = np.zeros(t, dtype=bool)
                 frames[max(lo, 0) : min(hi, t - 1) + 1] = True
                 has_frames = True
@@ -88,8 +91,10 @@ def parse_mask_spec(spec: str, present: np.ndarray, layout: Layout, seed: int = 
                 persons = np.zeros(m, dtype=bool)
                 persons[p] = True
             else:
-                raise MaskSpecError(f"unknown mask item {kind!r}; use occlusion, random, part, joints, frames, "
-                                    f"person or a pattern ({', '.join(PATTERNS)})")
+                raise MaskSpecError(
+                    f"unknown mask item {kind!r}; use occlusion, random, part, joints, frames, "
+                    f"person or a pattern ({', '.join(PATTERNS)})"
+                )
         except (KeyError, ValueError) as exc:
             if isinstance(exc, MaskSpecError):
                 raise

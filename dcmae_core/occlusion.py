@@ -39,15 +39,15 @@ LEGS = ("left leg", "right leg")
 
 PATTERNS: dict[str, str] = {
     "random": f"a random share R of the present joint entries, the paper's protocol (random:R, "
-              f"default {RANDOM_RATIO:g})",
+    f"default {RANDOM_RATIO:g})",
     "limb_span": f"one limb of one person hidden for A..B seconds in a row (limb_span:A-B, default "
-                 f"{LIMB_SPAN_SECONDS[0]:g}-{LIMB_SPAN_SECONDS[1]:g})",
+    f"{LIMB_SPAN_SECONDS[0]:g}-{LIMB_SPAN_SECONDS[1]:g})",
     "frame_burst": f"K bursts of lost frames of A..B seconds each, all joints (frame_burst:K,A-B, default "
-                   f"{BURST_COUNT},{BURST_SECONDS[0]:g}-{BURST_SECONDS[1]:g})",
+    f"{BURST_COUNT},{BURST_SECONDS[0]:g}-{BURST_SECONDS[1]:g})",
     "limb_clip": "one limb of one person hidden in every frame",
     "lower_body": "both legs of every person out of the picture in every frame",
     "person_part": "where two persons overlap, the farther one's joints behind the nearer one are hidden "
-                   "(needs joint positions; nothing on single-person clips)",
+    "(needs joint positions; nothing on single-person clips)",
 }
 
 
@@ -132,10 +132,12 @@ def _parse_named(name: str, arg: str) -> OcclusionPattern:
             return OcclusionPattern("frame_burst", seconds=BURST_SECONDS)
         k_text, comma, span = arg.partition(",")
         if not k_text.strip().isdigit() or int(k_text) < 1:
-            raise OcclusionError(f"frame_burst takes a count of bursts >= 1 and a span, like frame_burst:2,0.1-0.5; "
-                                 f"got {arg!r}")
-        return OcclusionPattern("frame_burst", count=int(k_text),
-                                seconds=_seconds(span, "frame_burst") if comma else BURST_SECONDS)
+            raise OcclusionError(
+                f"frame_burst takes a count of bursts >= 1 and a span, like frame_burst:2,0.1-0.5; got {arg!r}"
+            )
+        return OcclusionPattern(
+            "frame_burst", count=int(k_text), seconds=_seconds(span, "frame_burst") if comma else BURST_SECONDS
+        )
     if arg:
         raise OcclusionError(f"{name} takes no arguments, got {arg!r}")
     return OcclusionPattern(name)
@@ -160,8 +162,10 @@ def parse_patterns(text: str) -> list[OcclusionPattern]:
 def _groups(layout: Layout, names: tuple[str, ...], pattern: str) -> list[tuple[int, ...]]:
     missing = [g for g in names if g not in layout.groups]
     if missing:
-        raise OcclusionError(f"pattern {pattern} needs the body parts {', '.join(names)}, but layout "
-                             f"{layout.name!r} has no {', '.join(repr(g) for g in missing)}")
+        raise OcclusionError(
+            f"pattern {pattern} needs the body parts {', '.join(names)}, but layout "
+            f"{layout.name!r} has no {', '.join(repr(g) for g in missing)}"
+        )
     return [layout.groups[g] for g in names]
 
 
@@ -189,8 +193,15 @@ def _extent(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return first, torch.where(has, last - first + 1, torch.zeros_like(first))
 
 
-def _spans(first: torch.Tensor, extent: torch.Tensor, u_len: torch.Tensor, u_start: torch.Tensor,
-           seconds: tuple[float, float], fps: float, num_frames: int) -> torch.Tensor:
+def _spans(
+    first: torch.Tensor,
+    extent: torch.Tensor,
+    u_len: torch.Tensor,
+    u_start: torch.Tensor,
+    seconds: tuple[float, float],
+    fps: float,
+    num_frames: int,
+) -> torch.Tensor:
     """(N, K, T) bool: K spans per clip of round(U[A, B] s * fps) frames (at least 1, at most the extent),
     placed uniformly inside [first, first + extent). first, extent (N,); u_len, u_start (N, K) in [0, 1)."""
     lo, hi = seconds
@@ -202,9 +213,14 @@ def _spans(first: torch.Tensor, extent: torch.Tensor, u_len: torch.Tensor, u_sta
     return (t >= start[..., None]) & (t < (start + length)[..., None])  # (N, K, T)
 
 
-def occlusion_mask(pattern: str | OcclusionPattern, present: torch.Tensor, layout: Layout,
-                   generator: torch.Generator | None = None, fps: float = 30.0,
-                   x: torch.Tensor | None = None) -> torch.Tensor:
+def occlusion_mask(
+    pattern: str | OcclusionPattern,
+    present: torch.Tensor,
+    layout: Layout,
+    generator: torch.Generator | None = None,
+    fps: float = 30.0,
+    x: torch.Tensor | None = None,
+) -> torch.Tensor:
     """(N, M, T, V) bool occlusion mask, True = removed, of the named pattern (see PATTERNS).
 
     present: (N, M, T) bool, which person has data in which frame; the mask is False wherever it is False.
@@ -238,8 +254,9 @@ def occlusion_mask(pattern: str | OcclusionPattern, present: torch.Tensor, layou
             rows = present[torch.arange(n, device=dev), person]  # (N, T) the chosen person's frames
             first, extent = _extent(rows)
             frames = _spans(first, extent, u[:, 1:2], u[:, 2:3], pat.seconds, fps, t)[:, 0]  # (N, T)
-        return (present[..., None] & one_person[:, :, None, None] & frames[:, None, :, None]
-                & limbs[limb][:, None, None, :])  # (N, M, T, V)
+        return (
+            present[..., None] & one_person[:, :, None, None] & frames[:, None, :, None] & limbs[limb][:, None, None, :]
+        )  # (N, M, T, V)
     if pat.name == "frame_burst":
         u = _rand((n, 2 * pat.count), generator, dev)  # (N, 2K): burst lengths, burst starts
         first, extent = _extent(present.any(dim=1))  # (N,) over frames where anyone is present
@@ -266,8 +283,9 @@ def _person_part(present: torch.Tensor, layout: Layout, x: torch.Tensor | None) 
     if x is None:
         raise OcclusionError("person_part needs the joint positions (x) to tell who stands in front of whom")
     if x.shape[:4] != (n, m, t, v) or x.dim() != 5 or x.shape[4] < 3:
-        raise OcclusionError(f"person_part: positions must be (N, M, T, V, 3) = {(n, m, t, v, 3)}, got "
-                             f"{tuple(x.shape)}")
+        raise OcclusionError(
+            f"person_part: positions must be (N, M, T, V, 3) = {(n, m, t, v, 3)}, got {tuple(x.shape)}"
+        )
     x = x.to(present.device, torch.float32)
     bones = torch.as_tensor(layout.bones, device=present.device)  # (B, 2) child, parent
     if bones.numel() == 0:

@@ -50,13 +50,46 @@ def count_gmac(fn: Callable[[], Any]) -> float:
 
 # Aten calls that launch no kernel: they only build a tensor header (a view of the same storage, a fresh
 # uninitialised buffer) or are no-ops on this input. Leaf calls of these names are left out of `kernels`.
-METADATA_OPS = frozenset({
-    "alias", "as_strided", "chunk", "contiguous", "detach", "detach_", "diagonal", "empty", "empty_like",
-    "empty_strided", "expand", "expand_as", "flatten", "lift_fresh", "narrow", "new_empty", "new_empty_strided",
-    "permute", "_reshape_alias", "reshape", "resolve_conj", "resolve_neg", "select", "slice", "split",
-    "split_with_sizes", "squeeze", "t", "to", "transpose", "unbind", "unflatten", "unsqueeze", "_unsafe_view",
-    "view", "view_as",
-})
+METADATA_OPS = frozenset(
+    {
+        "alias",
+        "as_strided",
+        "chunk",
+        "contiguous",
+        "detach",
+        "detach_",
+        "diagonal",
+        "empty",
+        "empty_like",
+        "empty_strided",
+        "expand",
+        "expand_as",
+        "flatten",
+        "lift_fresh",
+        "narrow",
+        "new_empty",
+        "new_empty_strided",
+        "permute",
+        "_reshape_alias",
+        "reshape",
+        "resolve_conj",
+        "resolve_neg",
+        "select",
+        "slice",
+        "split",
+        "split_with_sizes",
+        "squeeze",
+        "t",
+        "to",
+        "transpose",
+        "unbind",
+        "unflatten",
+        "unsqueeze",
+        "_unsafe_view",
+        "view",
+        "view_as",
+    }
+)
 
 
 def count_ops(fn: Callable[[], Any]) -> dict[str, Any]:
@@ -75,7 +108,7 @@ def count_ops(fn: Callable[[], Any]) -> dict[str, Any]:
     def does_work(e) -> bool:  # e or something inside it is a kernel
         if e.id not in works:
             inner = [does_work(c) for c in e.cpu_children if c.name.startswith("aten::")]
-            works[e.id] = any(inner) or e.name[len("aten::"):] not in METADATA_OPS
+            works[e.id] = any(inner) or e.name[len("aten::") :] not in METADATA_OPS
         return works[e.id]
 
     for e in prof.events():
@@ -87,15 +120,21 @@ def count_ops(fn: Callable[[], Any]) -> dict[str, Any]:
         parent = e.cpu_parent
         if parent is None or not parent.name.startswith("aten::"):
             top += 1
-        name = e.name[len("aten::"):]
+        name = e.name[len("aten::") :]
         if name not in METADATA_OPS and not any(does_work(c) for c in e.cpu_children if c.name.startswith("aten::")):
             kernels[name] += 1
-    return {"kernels": sum(kernels.values()), "top_level": top, "autograd_nodes": nodes, "all_aten": every,
-            "top_kernels": [[k, n] for k, n in kernels.most_common(10)]}
+    return {
+        "kernels": sum(kernels.values()),
+        "top_level": top,
+        "autograd_nodes": nodes,
+        "all_aten": every,
+        "top_kernels": [[k, n] for k, n in kernels.most_common(10)],
+    }
 
 
-def step_split(model: torch.nn.Module, step: Callable[[], torch.Tensor], device: torch.device,
-               repeats: int = 3) -> dict[str, float]:
+def step_split(
+    model: torch.nn.Module, step: Callable[[], torch.Tensor], device: torch.device, repeats: int = 3
+) -> dict[str, float]:
     """Median milliseconds of one pretraining step's parts: encoder and decoder forward (module hooks), the
     rest of the forward (masks, noise, loss), backward. `step` runs the forward and returns the loss; the
     gradients are dropped after each call."""
@@ -105,13 +144,16 @@ def step_split(model: torch.nn.Module, step: Callable[[], torch.Tensor], device:
         def hook(*_args) -> None:
             _sync(device)
             marks[name] = time.perf_counter()
+
         return hook
 
     handles = []
     for name in ("encoder", "decoder"):
         mod = getattr(model, name)
-        handles += [mod.register_forward_pre_hook(mark(name + "_start")),
-                    mod.register_forward_hook(mark(name + "_end"))]
+        handles += [
+            mod.register_forward_pre_hook(mark(name + "_start")),
+            mod.register_forward_hook(mark(name + "_end")),
+        ]
     rows: list[dict[str, float]] = []
     try:
         for _ in range(repeats + 1):  # the first call warms up
@@ -126,8 +168,14 @@ def step_split(model: torch.nn.Module, step: Callable[[], torch.Tensor], device:
             model.zero_grad(set_to_none=True)
             enc = marks["encoder_end"] - marks["encoder_start"]
             dec = marks["decoder_end"] - marks["decoder_start"]
-            rows.append({"encoder_forward_ms": enc * 1e3, "decoder_forward_ms": dec * 1e3,
-                         "other_forward_ms": (mid - start - enc - dec) * 1e3, "backward_ms": (end - mid) * 1e3})
+            rows.append(
+                {
+                    "encoder_forward_ms": enc * 1e3,
+                    "decoder_forward_ms": dec * 1e3,
+                    "other_forward_ms": (mid - start - enc - dec) * 1e3,
+                    "backward_ms": (end - mid) * 1e3,
+                }
+            )
     finally:
         for h in handles:
             h.remove()
@@ -153,8 +201,9 @@ def time_call(fn: Callable[[], Any], device: torch.device, repeats: int, warmup:
     return statistics.median(times)
 
 
-def matmul_gmacs(device: torch.device, dtype: torch.dtype = torch.float32, size: int | None = None,
-                 repeats: int = 5) -> float:
+def matmul_gmacs(
+    device: torch.device, dtype: torch.dtype = torch.float32, size: int | None = None, repeats: int = 5
+) -> float:
     """Best-of-`repeats` GMAC/s of a size x size torch.mm (size^3 MACs)."""
     size = size or (8192 if device.type == "cuda" else 2048)
     a = torch.randn(size, size, device=device, dtype=dtype)
@@ -176,9 +225,19 @@ def _peak_memory_mib(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB -> MiB (process peak RSS)
 
 
-def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_persons: int = 2,
-                  num_classes: int = 60, device: str = "auto", batch: int = 8, repeats: int = 2,
-                  compile: str = "off", speed: bool = True, seed: int = 0) -> dict[str, Any]:
+def profile_model(
+    cfg: Config,
+    num_joints: int = 25,
+    in_channels: int = 3,
+    num_persons: int = 2,
+    num_classes: int = 60,
+    device: str = "auto",
+    batch: int = 8,
+    repeats: int = 2,
+    compile: str = "off",
+    speed: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Parameters, GMAC per sample and (if `speed`) measured speed of the model that `cfg` describes.
 
     Pretraining: forward_pretrain + backward on `batch` samples with `num_persons` present persons.
@@ -196,10 +255,18 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     clf = build_classifier(cfg, model.encoder, num_classes).to(dev)
     n_enc, n_dec, n_head = count_params(model.encoder), count_params(model.decoder), count_params(clf.head)
     out: dict[str, Any] = {
-        "preset_frames": t_len, "num_joints": v, "num_persons": m, "device": str(dev),
+        "preset_frames": t_len,
+        "num_joints": v,
+        "num_persons": m,
+        "device": str(dev),
         "convention": "GMAC = multiply-accumulates = FLOPs/2 (torch.utils.flop_counter)",
-        "params": {"encoder": n_enc, "decoder": n_dec, "head": n_head, "total": n_enc + n_dec,
-                   "classifier": n_enc + n_head},
+        "params": {
+            "encoder": n_enc,
+            "decoder": n_dec,
+            "head": n_head,
+            "total": n_enc + n_dec,
+            "classifier": n_enc + n_head,
+        },
     }
     gen = torch.Generator().manual_seed(seed)
 
@@ -219,12 +286,16 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     with torch.no_grad():
         out["gmac"]["inference_per_sample"] = count_gmac(lambda: clf(x1, v1))
     out["gmac"]["pretrain_step_per_sample"] = count_gmac(  # forward + backward
-        lambda: model.forward_pretrain(x1, v1, gen).loss.backward())
+        lambda: model.forward_pretrain(x1, v1, gen).loss.backward()
+    )
     model.zero_grad(set_to_none=True)
     if dev.type == "cpu":  # the profiler's CPU events; on CUDA they would count launches differently
         # Counted at batch 1: the operators of a step do not depend on the batch size, only their sizes do.
-        out["ops"] = {"pretrain_step": count_ops(lambda: model.forward_pretrain(x1, v1, gen).loss.backward()),
-                      "batch": 1, "metadata_ops": sorted(METADATA_OPS)}
+        out["ops"] = {
+            "pretrain_step": count_ops(lambda: model.forward_pretrain(x1, v1, gen).loss.backward()),
+            "batch": 1,
+            "metadata_ops": sorted(METADATA_OPS),
+        }
         model.zero_grad(set_to_none=True)
     if not speed:
         return out
@@ -236,8 +307,11 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
 
         compile_for_training(model, compile)
     out["machine"] = {
-        "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-        "load_avg_1min_before": os.getloadavg()[0], "amp": "bf16" if use_amp else "off", "compile": compile,
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_avg_1min_before": os.getloadavg()[0],
+        "amp": "bf16" if use_amp else "off",
+        "compile": compile,
         "matmul_fp32_gmacs_before": matmul_gmacs(dev),
     }
     xb, vb = batch_of(batch)
@@ -259,8 +333,14 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     sec = time_call(train_step, dev, repeats)
     pre_mem = _peak_memory_mib(dev)
     step_gmac = out["gmac"]["pretrain_step_per_sample"] * batch
-    pre = {"batch": batch, "seconds_per_step": sec, "samples_per_s": batch / sec, "gmacs": step_gmac / sec,
-           "peak_memory_mib": pre_mem, "first_two_steps_s": compile_s}
+    pre = {
+        "batch": batch,
+        "seconds_per_step": sec,
+        "samples_per_s": batch / sec,
+        "gmacs": step_gmac / sec,
+        "peak_memory_mib": pre_mem,
+        "first_two_steps_s": compile_s,
+    }
 
     def forward_loss() -> torch.Tensor:
         with amp():
@@ -278,8 +358,12 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
     lat = time_call(infer, dev, max(repeats, 5))
-    inf = {"batch": 1, "latency_ms": lat * 1e3, "gmacs": out["gmac"]["inference_per_sample"] / lat,
-           "peak_memory_mib": _peak_memory_mib(dev)}
+    inf = {
+        "batch": 1,
+        "latency_ms": lat * 1e3,
+        "gmacs": out["gmac"]["inference_per_sample"] / lat,
+        "peak_memory_mib": _peak_memory_mib(dev),
+    }
 
     def app_case(persons: int) -> float:
         x, valid = batch_of(1, persons)
@@ -293,8 +377,7 @@ def profile_model(cfg: Config, num_joints: int = 25, in_channels: int = 3, num_p
 
         return time_call(run, dev, max(repeats, 5)) * 1e3
 
-    app = {"reconstruct_classify_ms_2_persons": app_case(min(2, m)),
-           "reconstruct_classify_ms_1_person": app_case(1)}
+    app = {"reconstruct_classify_ms_2_persons": app_case(min(2, m)), "reconstruct_classify_ms_1_person": app_case(1)}
     mm_after = matmul_gmacs(dev)
     mm = max(out["machine"]["matmul_fp32_gmacs_before"], mm_after)
     out["machine"].update(matmul_fp32_gmacs_after=mm_after, load_avg_1min_after=os.getloadavg()[0])

@@ -55,8 +55,14 @@ def plot_accuracy_vs_occlusion(series: dict[str, dict[float, float]], out_png: s
         method, _, arm = label.partition(" ")
         colour = colours.setdefault(method, f"C{len(colours)}")
         r = sorted(points)
-        ax.plot([100 * x for x in r], [100 * points[x] for x in r], marker="o", label=label, color=colour,
-                linestyle=_ARM_STYLES.get(arm, "-"))
+        ax.plot(
+            [100 * x for x in r],
+            [100 * points[x] for x in r],
+            marker="o",
+            label=label,
+            color=colour,
+            linestyle=_ARM_STYLES.get(arm, "-"),
+        )
     ax.set_xlabel("missing joints (%)")
     ax.set_ylabel("top-1 accuracy (%)")
     ax.set_title("Accuracy under missing joints")
@@ -87,11 +93,21 @@ def _draw_skeleton(ax, xyz: np.ndarray, layout: Layout, removed: np.ndarray | No
             ax.scatter(pts[removed[m], 0], pts[removed[m], 1], s=12, color=MASK_COLOUR, zorder=4)
 
 
-def plot_filmstrip(original: np.ndarray, removed: np.ndarray, reconstructed: np.ndarray, layout: Layout,
-                   frames: list[int], out_png: str | Path, title: str = "") -> Path:
+def plot_filmstrip(
+    original: np.ndarray,
+    removed: np.ndarray,
+    reconstructed: np.ndarray,
+    layout: Layout,
+    frames: list[int],
+    out_png: str | Path,
+    title: str = "",
+) -> Path:
     """original / reconstructed (M, T, V, 3) metres, removed (M, T, V) bool; one column per frame."""
-    rows = (("original", original, None, False), ("masked", original, removed, True),
-            ("reconstructed", reconstructed, removed, False))
+    rows = (
+        ("original", original, None, False),
+        ("masked", original, removed, True),
+        ("reconstructed", reconstructed, removed, False),
+    )
     fig, axes = plt.subplots(3, len(frames), figsize=(1.9 * len(frames), 6.0), dpi=110, squeeze=False)
     valid = np.abs(original).sum(axis=(1, 2, 3)) > 0
     pts = np.concatenate([original[valid].reshape(-1, 3), reconstructed[valid].reshape(-1, 3)])  # fits both
@@ -103,8 +119,7 @@ def plot_filmstrip(original: np.ndarray, removed: np.ndarray, reconstructed: np.
             ax = axes[r, c]
             frame_removed = None if rem is None else rem[:, f]
             if ghost and frame_removed is not None and frame_removed.all(axis=1)[valid].all():
-                ax.text(0.5, 0.5, "frame\nmasked", ha="center", va="center", color=MASK_COLOUR,
-                        transform=ax.transAxes)
+                ax.text(0.5, 0.5, "frame\nmasked", ha="center", va="center", color=MASK_COLOUR, transform=ax.transAxes)
             else:
                 _draw_skeleton(ax, data[:, f], layout, frame_removed, ghost)
             ax.set_xlim(lo[0] - pad, hi[0] + pad)

@@ -74,20 +74,26 @@ def _lock(run_dir: Path) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise RunFolderError(f"run folder {run_dir} is in use by {_holder(lock)}: wait for that run to end, "
-                                 f"stop it, or choose another --out") from None
+            raise RunFolderError(
+                f"run folder {run_dir} is in use by {_holder(lock)}: wait for that run to end, "
+                f"stop it, or choose another --out"
+            ) from None
     else:  # no flock: a live pid on this host holds it
         try:
             info = json.loads(lock.read_text() or "{}")
         except ValueError:
             info = {}
-        if info.get("host") == socket.gethostname() and _pid_alive(int(info.get("pid", 0))) \
-                and int(info["pid"]) != os.getpid():
+        if (
+            info.get("host") == socket.gethostname()
+            and _pid_alive(int(info.get("pid", 0)))
+            and int(info["pid"]) != os.getpid()
+        ):
             os.close(fd)
-            raise RunFolderError(f"run folder {run_dir} is in use by {_holder(lock)}: wait for that run to end, "
-                                 f"stop it, or choose another --out")
-    record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                         "since": time.strftime("%Y-%m-%d %H:%M:%S")})
+            raise RunFolderError(
+                f"run folder {run_dir} is in use by {_holder(lock)}: wait for that run to end, "
+                f"stop it, or choose another --out"
+            )
+    record = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")})
     os.ftruncate(fd, 0)
     os.pwrite(fd, (record + "\n").encode(), 0)
     return fd
@@ -110,8 +116,9 @@ def _clear_run(run_dir: Path) -> None:
 
 
 @contextlib.contextmanager
-def claim_run_dir(run_dir: str | Path, resume: bool = False, overwrite: bool = False,
-                  is_main: bool = True) -> Iterator[Path]:
+def claim_run_dir(
+    run_dir: str | Path, resume: bool = False, overwrite: bool = False, is_main: bool = True
+) -> Iterator[Path]:
     """Hold `run_dir` for one run: locked, checked against an existing run, cleaned of temp files.
 
     A new run (neither flag) on a folder that holds one is refused; `overwrite=True` deletes the old run's
@@ -133,12 +140,16 @@ def claim_run_dir(run_dir: str | Path, resume: bool = False, overwrite: bool = F
         remove_temp_files(run_dir)
         found = existing_run(run_dir)
         if resume and not (run_dir / "last.pt").is_file():
-            raise RunFolderError(f"cannot resume: {run_dir / 'last.pt'} does not exist (start a new run without "
-                                 f"--resume{', with --overwrite to replace what is there' if found else ''})")
+            raise RunFolderError(
+                f"cannot resume: {run_dir / 'last.pt'} does not exist (start a new run without "
+                f"--resume{', with --overwrite to replace what is there' if found else ''})"
+            )
         if found and not resume:
             if not overwrite:
-                raise RunFolderError(f"run folder {run_dir} already holds a run ({found}): pass --resume to "
-                                     f"continue it or --overwrite to replace it, or choose another --out")
+                raise RunFolderError(
+                    f"run folder {run_dir} already holds a run ({found}): pass --resume to "
+                    f"continue it or --overwrite to replace it, or choose another --out"
+                )
             _clear_run(run_dir)
         yield run_dir
     finally:

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 class RunLogger:
     """Writes the run folder; only rank 0 writes. `emit` = metrics.jsonl (+ stdout with --jsonl) + TensorBoard."""
 
-    def __init__(self, run_dir: str | Path, cfg: Config, ctx: DistContext, jsonl_stdout: bool = False,
-                 resume: bool = False):
+    def __init__(
+        self, run_dir: str | Path, cfg: Config, ctx: DistContext, jsonl_stdout: bool = False, resume: bool = False
+    ):
         self.run_dir = Path(run_dir)
         self.ctx = ctx
         self.jsonl_stdout = jsonl_stdout

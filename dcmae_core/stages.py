@@ -65,16 +65,20 @@ class DataBundle:
 
 def load_data(cfg: Config) -> DataBundle:
     if not cfg.data.root:
-        raise ValueError("no dataset given: pass --data DIR (a folder made by `prepare`, `synth --prepare` "
-                         "or an importer) or --set data.root=DIR")
+        raise ValueError(
+            "no dataset given: pass --data DIR (a folder made by `prepare`, `synth --prepare` "
+            "or an importer) or --set data.root=DIR"
+        )
     cache = SkeletonCache.open(cfg.data.root)
     splits = resolve_splits(cache, cfg.data)
     # With a validation slice, it replaces the test split for model selection (SPEC §2: offered, not default).
     train_idx, test_idx = splits.full_train, (splits.val if cfg.data.val_ratio > 0 else splits.test)
     mean, std = cache.stats(cfg.data.split)
     if len(train_idx) == 0 or len(test_idx) == 0:
-        raise ValueError(f"split {cfg.data.split!r} of {cfg.data.root} leaves {len(train_idx)} training and "
-                         f"{len(test_idx)} test samples; both must be non-empty")
+        raise ValueError(
+            f"split {cfg.data.split!r} of {cfg.data.root} leaves {len(train_idx)} training and "
+            f"{len(test_idx)} test samples; both must be non-empty"
+        )
     return DataBundle(cache, np.asarray(train_idx), np.asarray(test_idx), np.asarray(mean), np.asarray(std))
 
 
@@ -87,20 +91,37 @@ def data_meta(data: DataBundle, cfg: Config) -> dict[str, Any]:
         "num_persons": int(data.cache.num_persons),
         "num_frames": int(cfg.data.num_frames),
         "in_channels": int(len(data.mean)),
-        "dataset": {"root": str(cfg.data.root), "split": cfg.data.split, "train": int(len(data.train_idx)),
-                    "test": int(len(data.test_idx)), "kind": data.cache.meta.get("dataset", "custom")},
+        "dataset": {
+            "root": str(cfg.data.root),
+            "split": cfg.data.split,
+            "train": int(len(data.train_idx)),
+            "test": int(len(data.test_idx)),
+            "kind": data.cache.meta.get("dataset", "custom"),
+        },
     }
 
 
-def make_loader(data: DataBundle, indices: np.ndarray, cfg: Config, train: bool, ctx: DistContext,
-                batch_size: int) -> tuple[DataLoader, EpochSampler]:
-    ds = SkeletonDataset(data.cache, indices, cfg.data, train=train, mean=data.mean, std=data.std,
-                         seed=cfg.train.seed)
-    sampler = EpochSampler(len(ds), cfg.train.seed, ctx.rank if train else 0, ctx.world_size if train else 1,
-                           shuffle=train, drop_last=train and len(ds) >= batch_size * ctx.world_size,
-                           batch_size=batch_size)
-    loader = DataLoader(ds, batch_size=batch_size, sampler=sampler, num_workers=cfg.data.num_workers,
-                        pin_memory=torch.cuda.is_available(), persistent_workers=False)
+def make_loader(
+    data: DataBundle, indices: np.ndarray, cfg: Config, train: bool, ctx: DistContext, batch_size: int
+) -> tuple[DataLoader, EpochSampler]:
+    ds = SkeletonDataset(data.cache, indices, cfg.data, train=train, mean=data.mean, std=data.std, seed=cfg.train.seed)
+    sampler = EpochSampler(
+        len(ds),
+        cfg.train.seed,
+        ctx.rank if train else 0,
+        ctx.world_size if train else 1,
+        shuffle=train,
+        drop_last=train and len(ds) >= batch_size * ctx.world_size,
+        batch_size=batch_size,
+    )
+    loader = DataLoader(
+        ds,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=cfg.data.num_workers,
+        pin_memory=torch.cuda.is_available(),
+        persistent_workers=False,
+    )
     return loader, sampler
 
 
@@ -138,9 +159,21 @@ def _config_for_resume(cfg: Config, payload: dict[str, Any] | None) -> Config:
 
 
 # ----------------------------------------------------------------------------- the generic stage loop
-def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn, data: DataBundle,
-         train_idx: np.ndarray, payload: dict[str, Any] | None, extra: dict[str, Any], jsonl: bool,
-         ctx: DistContext, device: torch.device, eval_fn=None) -> dict[str, Any]:
+def _fit(
+    stage: str,
+    cfg: Config,
+    run_dir: Path,
+    model: torch.nn.Module,
+    loss_fn,
+    data: DataBundle,
+    train_idx: np.ndarray,
+    payload: dict[str, Any] | None,
+    extra: dict[str, Any],
+    jsonl: bool,
+    ctx: DistContext,
+    device: torch.device,
+    eval_fn=None,
+) -> dict[str, Any]:
     epochs = cfg.train.pretrain_epochs if stage == "pretrain" else cfg.train.finetune_epochs
     base_lr = cfg.optim.pretrain_lr if stage == "pretrain" else cfg.optim.finetune_lr
     wd = cfg.optim.pretrain_weight_decay if stage == "pretrain" else cfg.optim.finetune_weight_decay
@@ -167,26 +200,58 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
             return
         weights = {"dcmae" if stage == "pretrain" else "classifier": model.state_dict()}
         logged = run_dir / "metrics.jsonl"  # its length now: a resume from this save drops what follows
-        save_checkpoint(run_dir / f"{name}.pt", {**base, **weights, "optimizer": optimizer.state_dict(),
-                                                 "train_state": state.to_dict(), "metrics": metrics or {},
-                                                 "metrics_bytes": logged.stat().st_size if logged.exists() else 0})
+        save_checkpoint(
+            run_dir / f"{name}.pt",
+            {
+                **base,
+                **weights,
+                "optimizer": optimizer.state_dict(),
+                "train_state": state.to_dict(),
+                "metrics": metrics or {},
+                "metrics_bytes": logged.stat().st_size if logged.exists() else 0,
+            },
+        )
 
-    logger.emit({"event": "start", "stage": stage, "epochs": epochs, "steps_per_epoch": steps_per_epoch,
-                 "total_steps": total, "train_samples": int(len(train_idx)), "device": str(device),
-                 "resumed_at_step": state.step})
+    logger.emit(
+        {
+            "event": "start",
+            "stage": stage,
+            "epochs": epochs,
+            "steps_per_epoch": steps_per_epoch,
+            "total_steps": total,
+            "train_samples": int(len(train_idx)),
+            "device": str(device),
+            "resumed_at_step": state.step,
+        }
+    )
+
     def fn(b, g):
         return loss_fn(net, b, g)
 
     while state.epoch < epochs and not stop():
         sampler.set_epoch(state.epoch, skip_batches=state.epoch_step)
         loader.dataset.set_epoch(state.epoch)
-        summary = train_one_epoch(net, fn, loader, optimizer, state, seed=cfg.train.seed,
-                                  grad_clip=cfg.optim.grad_clip,
-                                  lr_schedule=lambda s: lr_at(s, total, base_lr, cfg.optim, steps_per_epoch),
-                                  log_every=cfg.train.log_every, checkpoint_every=cfg.train.checkpoint_every,
-                                  steps_per_epoch=steps_per_epoch, total_steps=total, device=device, ctx=ctx,
-                                  logger=logger, amp_dtype=amp, scaler=scaler,
-                                  on_checkpoint=lambda: save("last"), should_stop=stop)
+        summary = train_one_epoch(
+            net,
+            fn,
+            loader,
+            optimizer,
+            state,
+            seed=cfg.train.seed,
+            grad_clip=cfg.optim.grad_clip,
+            lr_schedule=lambda s: lr_at(s, total, base_lr, cfg.optim, steps_per_epoch),
+            log_every=cfg.train.log_every,
+            checkpoint_every=cfg.train.checkpoint_every,
+            steps_per_epoch=steps_per_epoch,
+            total_steps=total,
+            device=device,
+            ctx=ctx,
+            logger=logger,
+            amp_dtype=amp,
+            scaler=scaler,
+            on_checkpoint=lambda: save("last"),
+            should_stop=stop,
+        )
         if stop() and state.epoch_step < steps_per_epoch:
             save("last")
             logger.emit({"event": "stopped", "epoch": state.epoch + 1, "step": state.step})
@@ -218,8 +283,15 @@ def _fit(stage: str, cfg: Config, run_dir: Path, model: torch.nn.Module, loss_fn
     if ctx.enabled:
         torch.distributed.barrier()
     finished = state.epoch >= epochs
-    logger.emit({"event": "end" if finished else "stopped", "stage": stage, "step": state.step,
-                 "epoch": state.epoch, "best_top1": state.best if stage == "finetune" else None})
+    logger.emit(
+        {
+            "event": "end" if finished else "stopped",
+            "stage": stage,
+            "step": state.step,
+            "epoch": state.epoch,
+            "best_top1": state.best if stage == "finetune" else None,
+        }
+    )
     logger.close()
     return {"finished": finished, "state": state.to_dict(), "run_dir": str(run_dir)}
 
@@ -244,8 +316,9 @@ def pretrain_loss_fn(cfg: Config, layout: Layout):
     return loss
 
 
-def run_pretrain(cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: bool = False,
-                 overwrite: bool = False) -> dict[str, Any]:
+def run_pretrain(
+    cfg: Config, run_dir: str | Path, resume: bool = False, jsonl: bool = False, overwrite: bool = False
+) -> dict[str, Any]:
     """Pretrain into `run_dir` (locked while it runs; an existing run needs `resume` or `overwrite`)."""
     with claim_run_dir(run_dir, resume, overwrite, _is_main_rank()) as folder:
         return _pretrain(cfg, folder, resume, jsonl)
@@ -267,8 +340,20 @@ def _pretrain(cfg: Config, run_dir: Path, resume: bool, jsonl: bool) -> dict[str
         model.load_state_dict(payload["dcmae"])
     if ctx.enabled:
         model.forward = model.forward_pretrain  # DDP calls forward
-    return _fit("pretrain", cfg, run_dir, model, pretrain_loss_fn(cfg, data.layout), data, data.train_idx,
-                payload, {}, jsonl, ctx, device)
+    return _fit(
+        "pretrain",
+        cfg,
+        run_dir,
+        model,
+        pretrain_loss_fn(cfg, data.layout),
+        data,
+        data.train_idx,
+        payload,
+        {},
+        jsonl,
+        ctx,
+        device,
+    )
 
 
 def _keep_stats(data: DataBundle, ckpt: dict[str, Any]) -> None:
@@ -292,12 +377,21 @@ def _start_from_finetuned(clf: DCMAEClassifier, ckpt: dict[str, Any], class_name
     wrong = unexpected + [k for k in missing if same_classes or not k.startswith("head.")]
     if wrong:
         raise CheckpointError(f"{path}: its classifier does not fit this model config ({', '.join(wrong[:3])})")
-    log.info("finetuning goes on from the finetuned classifier of %s (%s)", path,
-             "encoder and head" if same_classes else "encoder; new head: its classes differ from this dataset's")
+    log.info(
+        "finetuning goes on from the finetuned classifier of %s (%s)",
+        path,
+        "encoder and head" if same_classes else "encoder; new head: its classes differ from this dataset's",
+    )
 
 
-def run_finetune(cfg: Config, run_dir: str | Path, pretrained: str | None = None, resume: bool = False,
-                 jsonl: bool = False, overwrite: bool = False) -> dict[str, Any]:
+def run_finetune(
+    cfg: Config,
+    run_dir: str | Path,
+    pretrained: str | None = None,
+    resume: bool = False,
+    jsonl: bool = False,
+    overwrite: bool = False,
+) -> dict[str, Any]:
     """Finetune into `run_dir` (locked while it runs; an existing run needs `resume` or `overwrite`)."""
     with claim_run_dir(run_dir, resume, overwrite, _is_main_rank()) as folder:
         return _finetune(cfg, folder, pretrained, resume, jsonl)
@@ -341,12 +435,23 @@ def _finetune(cfg: Config, run_dir: Path, pretrained: str | None, resume: bool, 
     if labels_file.exists() and payload is not None:
         train_idx = load_indices(labels_file)
     else:
-        train_idx = few_label_subset(data.train_idx, cfg.data.label_ratio, cfg.data.label_seed,
-                                     np.asarray(data.cache.labels), cfg.data.stratified)
+        train_idx = few_label_subset(
+            data.train_idx,
+            cfg.data.label_ratio,
+            cfg.data.label_seed,
+            np.asarray(data.cache.labels),
+            cfg.data.stratified,
+        )
         if ctx.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
-            save_indices(labels_file, train_idx, ratio=cfg.data.label_ratio, seed=cfg.data.label_seed,
-                         split=cfg.data.split, stratified=cfg.data.stratified)
+            save_indices(
+                labels_file,
+                train_idx,
+                ratio=cfg.data.label_ratio,
+                seed=cfg.data.label_seed,
+                split=cfg.data.split,
+                stratified=cfg.data.stratified,
+            )
     test_loader, _ = make_loader(data, data.test_idx, cfg, False, DistContext(), cfg.train.eval_batch_size)
     amp = autocast_dtype(cfg.train, device)
 
@@ -357,7 +462,7 @@ def _finetune(cfg: Config, run_dir: Path, pretrained: str | None, resume: bool, 
     def loss(net, batch, gen):
         return classification_loss(net(batch["x"], batch["person_valid"]), batch["label"])
 
-    extra = {"dcmae": pretrained_state, "pretrained_from": str(pretrained or ""),
-             "label_ratio": cfg.data.label_ratio}
-    return _fit("finetune", cfg, run_dir, clf, loss, data, train_idx, payload, extra, jsonl, ctx, device,
-                eval_fn=eval_fn)
+    extra = {"dcmae": pretrained_state, "pretrained_from": str(pretrained or ""), "label_ratio": cfg.data.label_ratio}
+    return _fit(
+        "finetune", cfg, run_dir, clf, loss, data, train_idx, payload, extra, jsonl, ctx, device, eval_fn=eval_fn
+    )

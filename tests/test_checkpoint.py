@@ -12,10 +12,17 @@ from dcmae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpo
 
 
 def _payload():
-    return {"config": {"train": {"seed": 1}}, "layout": {"name": "x"}, "class_names": ["a", "b"],
-            "stats": {"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]},
-            "num_persons": 1, "in_channels": 3, "num_frames": 8,
-            "dcmae": {"w": torch.ones(3)}, "classifier": None}
+    return {
+        "config": {"train": {"seed": 1}},
+        "layout": {"name": "x"},
+        "class_names": ["a", "b"],
+        "stats": {"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]},
+        "num_persons": 1,
+        "in_channels": 3,
+        "num_frames": 8,
+        "dcmae": {"w": torch.ones(3)},
+        "classifier": None,
+    }
 
 
 def test_round_trip(tmp_path):
@@ -107,20 +114,26 @@ def test_a_flipped_weight_names_the_checksum(tmp_path):
         load_checkpoint(tmp_path / "edited.pt")
 
 
-@pytest.mark.parametrize("spoil, words", [
-    (lambda d: d["dcmae"][next(iter(d["dcmae"]))].view(-1).__setitem__(0, float("nan")), "NaN or infinite"),
-    (lambda d: d["classifier"][next(iter(d["classifier"]))].view(-1).__setitem__(0, float("inf")),
-     "NaN or infinite"),
-    (lambda d: d["stats"]["std"].__setitem__(1, float("nan")), "statistics are unusable"),
-    (lambda d: d.pop("num_persons"), "lacks num_persons"),
-    (lambda d: d.pop("stats"), "lacks stats"),
-])
+@pytest.mark.parametrize(
+    "spoil, words",
+    [
+        (lambda d: d["dcmae"][next(iter(d["dcmae"]))].view(-1).__setitem__(0, float("nan")), "NaN or infinite"),
+        (
+            lambda d: d["classifier"][next(iter(d["classifier"]))].view(-1).__setitem__(0, float("inf")),
+            "NaN or infinite",
+        ),
+        (lambda d: d["stats"]["std"].__setitem__(1, float("nan")), "statistics are unusable"),
+        (lambda d: d.pop("num_persons"), "lacks num_persons"),
+        (lambda d: d.pop("stats"), "lacks stats"),
+    ],
+)
 def test_nan_weights_statistics_and_missing_fields_are_refused(tmp_path, capsys, spoil, words):
     from dcmae_core.train import main
     from tests.shared_data import NTU_SAMPLES
 
-    data = {k: v for k, v in load_checkpoint(_model_checkpoint(tmp_path)).items()
-            if k not in ("path", "format", "version")}
+    data = {
+        k: v for k, v in load_checkpoint(_model_checkpoint(tmp_path)).items() if k not in ("path", "format", "version")
+    }
     spoil(data)
     bad = save_checkpoint(tmp_path / "bad.pt", data)  # a fresh checksum: the content itself is refused
     with pytest.raises(CheckpointError, match=words):

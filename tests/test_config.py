@@ -24,9 +24,17 @@ def test_paper_preset_is_the_papers_recipe():
 
 
 def test_overrides_are_typed():
-    cfg = build_config("tiny", ["train.batch_size=7", "model.cross_attention=false", "mask.joint_ratio=0.3",
-                                "model.encoder_dims=4,8", "model.encoder_qk_dims=[2, 2]",
-                                "diffusion.schedule=cosine"])
+    cfg = build_config(
+        "tiny",
+        [
+            "train.batch_size=7",
+            "model.cross_attention=false",
+            "mask.joint_ratio=0.3",
+            "model.encoder_dims=4,8",
+            "model.encoder_qk_dims=[2, 2]",
+            "diffusion.schedule=cosine",
+        ],
+    )
     assert cfg.train.batch_size == 7
     assert cfg.model.cross_attention is False
     assert cfg.mask.joint_ratio == 0.3

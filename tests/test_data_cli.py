@@ -55,18 +55,14 @@ def test_prepare_and_import_commands(ntu_files, tmp_path):
 
     rows = np.zeros((2, 30, 150), np.float32)
     rows[:, :20] = np.random.default_rng(0).normal(size=(2, 20, 150))
-    np.savez(
-        tmp_path / "f.npz", x_train=rows, y_train=np.eye(2)[[0, 1]], x_test=rows[:1], y_test=np.eye(2)[[1]]
-    )
+    np.savez(tmp_path / "f.npz", x_train=rows, y_train=np.eye(2)[[0, 1]], x_test=rows[:1], y_test=np.eye(2)[[1]])
     assert main(["import-npz", str(tmp_path / "f.npz"), "--out", str(tmp_path / "n")]) == 0
     cache = SkeletonCache.open(tmp_path / "n")
     assert len(cache) == 3 and cache.sample(0)[0].shape == (2, 20, 25, 3)
 
     g = tmp_path / "g"
     g.mkdir()
-    (g / "layout.json").write_text(
-        json.dumps({"name": "pair", "joint_names": ["a", "b"], "parents": [-1, 0]})
-    )
+    (g / "layout.json").write_text(json.dumps({"name": "pair", "joint_names": ["a", "b"], "parents": [-1, 0]}))
     for i in range(3):
         np.save(g / f"{i}.npy", np.random.default_rng(i).normal(size=(9, 2, 3)))
     (g / "samples.csv").write_text("file,label\n0.npy,0\n1.npy,1\n2.npy,1\n")

@@ -27,8 +27,11 @@ def _model(overrides: tuple[str, ...] = ()) -> DCMAE:
 def _keys_and_values(model: DCMAE, t: int) -> list[torch.Tensor]:
     """What every cross-attention of the decoder takes its keys and values from, decoding at timestep t."""
     seen: list[torch.Tensor] = []
-    hooks = [m.register_forward_hook(lambda mod, args, out: seen.append(args[1].detach().clone()))
-             for m in model.decoder.modules() if isinstance(m, CrossAttention)]
+    hooks = [
+        m.register_forward_hook(lambda mod, args, out: seen.append(args[1].detach().clone()))
+        for m in model.decoder.modules()
+        if isinstance(m, CrossAttention)
+    ]
     g = torch.Generator().manual_seed(0)
     memory = torch.randn(2, 24, 25, model.decoder.dim, generator=g)
     removed = torch.rand(2, 24, 25, generator=g) < 0.4
@@ -87,8 +90,9 @@ def _pretrain_with_absent_frames(overrides: tuple[str, ...] = ()):
         seen["pred"], seen["x_t"] = out, args[2]
 
     model.decoder.register_forward_hook(grab)
-    out = model.forward_pretrain(x, torch.ones(2, 2, dtype=torch.bool), torch.Generator().manual_seed(2),
-                                 present=present)
+    out = model.forward_pretrain(
+        x, torch.ones(2, 2, dtype=torch.bool), torch.Generator().manual_seed(2), present=present
+    )
     out.loss.backward()
     return out, seen, x, present
 
@@ -124,8 +128,9 @@ def test_dropped_and_absent_frames_are_no_keys_of_temporal_attention():
     present = torch.ones(1, 2, 24, dtype=torch.bool)
     present[0, 1, :6] = False
     x[~present] = 0.0
-    out = model.forward_pretrain(x, torch.ones(1, 2, dtype=torch.bool), torch.Generator().manual_seed(0),
-                                 present=present)
+    out = model.forward_pretrain(
+        x, torch.ones(1, 2, dtype=torch.bool), torch.Generator().manual_seed(0), present=present
+    )
     keep = seen[0].view(2, 25, 24)  # (B, V, T) as the temporal attention's rows
     dropped = out.removed.all(dim=-1).reshape(2, 24)  # (B, T) frames removed at every joint = dropped
     assert torch.equal(keep, (~dropped & present.reshape(2, 24))[:, None, :].expand(2, 25, 24))

@@ -68,16 +68,19 @@ def test_reconstruction_beats_what_a_sensor_reports(predictor, clips):
     err_model, err_zero, err_interp = [], [], []
     for i, (_, data) in enumerate(clips):
         present = np.abs(data).sum(axis=(2, 3)) > 0  # (M, T)
-        removed = missing_joint_mask(torch.from_numpy(present[None]), data.shape[2], 0.1,
-                                     torch.Generator().manual_seed(i))[0].numpy()
+        removed = missing_joint_mask(
+            torch.from_numpy(present[None]), data.shape[2], 0.1, torch.Generator().manual_seed(i)
+        )[0].numpy()
         rec = predictor.reconstruct(data, removed)
         assert np.array_equal(rec[~removed], data[~removed])
         err_model.append(np.linalg.norm(rec - data, axis=-1)[removed])
         err_zero.append(np.linalg.norm(data, axis=-1)[removed])
         err_interp.append(np.linalg.norm(interpolate_removed(data, removed) - data, axis=-1)[removed])
     model, zero, interp = (float(np.concatenate(e).mean()) for e in (err_model, err_zero, err_interp))
-    print(f"mean error on removed joints: model {100 * model:.1f} cm, zeros {100 * zero:.1f} cm, "
-          f"interpolation {100 * interp:.1f} cm")
+    print(
+        f"mean error on removed joints: model {100 * model:.1f} cm, zeros {100 * zero:.1f} cm, "
+        f"interpolation {100 * interp:.1f} cm"
+    )
     assert model < RECONSTRUCTION_SHARE * zero, f"model {100 * model:.1f} cm vs zeros {100 * zero:.1f} cm"
 
 

@@ -35,9 +35,14 @@ def _setup() -> tuple[torch.nn.Module, list[tuple[torch.Tensor, torch.Tensor, to
     torch.manual_seed(0)
     clf = build_classifier(cfg, build_dcmae(cfg, 25).encoder, 6)
     g = torch.Generator().manual_seed(1)
-    batches = [(torch.randn(2 * HALF, 2, cfg.data.num_frames, 25, 3, generator=g),
-                torch.tensor([[True, True], [True, False]] * HALF),
-                torch.randint(0, 6, (2 * HALF,), generator=g)) for _ in range(STEPS)]
+    batches = [
+        (
+            torch.randn(2 * HALF, 2, cfg.data.num_frames, 25, 3, generator=g),
+            torch.tensor([[True, True], [True, False]] * HALF),
+            torch.randint(0, 6, (2 * HALF,), generator=g),
+        )
+        for _ in range(STEPS)
+    ]
     return clf, batches
 
 
@@ -69,8 +74,9 @@ def test_two_processes_train_the_classifier_as_one_on_the_same_global_batch(tmp_
         opt.zero_grad()
         # BatchNorm normalises each process's samples by their own statistics (no SyncBatchNorm on CPU), so one
         # process forwards the two halves separately: the global batch's mean loss is the mean of the halves'.
-        halves = [classification_loss(clf(x[s], valid[s]), label[s])[0]
-                  for s in (slice(0, HALF), slice(HALF, 2 * HALF))]
+        halves = [
+            classification_loss(clf(x[s], valid[s]), label[s])[0] for s in (slice(0, HALF), slice(HALF, 2 * HALF))
+        ]
         (sum(halves) / 2).backward()
         opt.step()
     assert "encoder.mask_embed" not in ddp
@@ -81,9 +87,23 @@ def test_two_processes_train_the_classifier_as_one_on_the_same_global_batch(tmp_
 
 def _torchrun(stage: str, args: list[str], out: Path, port: int) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-           "-m", "dcmae_core.train", stage, "--preset", "tiny", "--out", str(out), "--set", "train.device=cpu",
-           *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={port}",
+        "-m",
+        "dcmae_core.train",
+        stage,
+        "--preset",
+        "tiny",
+        "--out",
+        str(out),
+        "--set",
+        "train.device=cpu",
+        *args,
+    ]
     res = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     events = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
@@ -95,10 +115,15 @@ def _torchrun(stage: str, args: list[str], out: Path, port: int) -> None:
 def test_torchrun_pretrain_then_finetune(tiny_cache, tmp_path, joint_ratio):
     """The documented workflow under torchrun, also with pretraining masking whole frames only."""
     data = ["--data", str(tiny_cache)]
-    _torchrun("pretrain", [*data, "--set", "train.pretrain_epochs=1", "--set", f"mask.joint_ratio={joint_ratio}"],
-              tmp_path / "pre", free_port())
+    _torchrun(
+        "pretrain",
+        [*data, "--set", "train.pretrain_epochs=1", "--set", f"mask.joint_ratio={joint_ratio}"],
+        tmp_path / "pre",
+        free_port(),
+    )
     pre = str(tmp_path / "pre" / "last.pt")
-    _torchrun("finetune", [*data, "--set", "train.finetune_epochs=2", "--pretrained", pre], tmp_path / "fine",
-              free_port())
+    _torchrun(
+        "finetune", [*data, "--set", "train.finetune_epochs=2", "--pretrained", pre], tmp_path / "fine", free_port()
+    )
     ckpt = load_checkpoint(tmp_path / "fine" / "last.pt")
     assert "encoder.mask_embed" not in ckpt["classifier"] and ckpt["train_state"]["epoch"] == 2

@@ -82,8 +82,13 @@ def test_keep_freed_memory_keeps_blocks_for_the_next_step():
     next step instead of being unmapped and faulted in again (the CPU pretraining speed-up in docs/benchmarks.md)."""
     returned = {}
     for mode in ("default", "tuned"):
-        out = subprocess.run([sys.executable, "-c", _RETAINED, mode], capture_output=True, text=True, check=True,
-                             cwd=Path(__file__).resolve().parent.parent)
+        out = subprocess.run(
+            [sys.executable, "-c", _RETAINED, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         returned[mode] = int(out.stdout.strip())
     assert returned["default"] > 48 * 2**20, returned  # glibc unmaps a block this large at once
     assert returned["tuned"] < 8 * 2**20, returned

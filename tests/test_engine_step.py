@@ -30,14 +30,20 @@ def tiny_setup(steps: int, seed: int = 0):
     torch.manual_seed(seed)
     model = build_dcmae(cfg, 25, 2, 3, parents=tuple(range(-1, 24)))
     g = torch.Generator().manual_seed(seed)
-    batches = [{"x": torch.randn(2, 2, cfg.data.num_frames, 25, 3, generator=g),
-                "person_valid": torch.tensor([[True, True], [True, False]])} for _ in range(steps)]
+    batches = [
+        {
+            "x": torch.randn(2, 2, cfg.data.num_frames, 25, 3, generator=g),
+            "person_valid": torch.tensor([[True, True], [True, False]]),
+        }
+        for _ in range(steps)
+    ]
     return cfg, model, batches
 
 
 def pretrain_loss(model):
     def loss(batch, gen):
         return model.forward_pretrain(batch["x"], batch["person_valid"], gen).loss, {}
+
     return loss
 
 
@@ -45,11 +51,25 @@ def run_epoch(model, loss_fn, batches, *, log_every, checkpoint_every=0, on_chec
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     logger = ListLogger()
     state = TrainState()
-    out = train_one_epoch(model, loss_fn, batches, opt, state, lr_schedule=lambda s: 1e-3, seed=0,
-                          steps_per_epoch=len(batches), total_steps=len(batches), device=torch.device("cpu"),
-                          ctx=DistContext(), logger=logger, grad_clip=1.0, log_every=log_every,
-                          checkpoint_every=checkpoint_every, on_checkpoint=on_checkpoint,
-                          should_stop=should_stop or (lambda: False))
+    out = train_one_epoch(
+        model,
+        loss_fn,
+        batches,
+        opt,
+        state,
+        lr_schedule=lambda s: 1e-3,
+        seed=0,
+        steps_per_epoch=len(batches),
+        total_steps=len(batches),
+        device=torch.device("cpu"),
+        ctx=DistContext(),
+        logger=logger,
+        grad_clip=1.0,
+        log_every=log_every,
+        checkpoint_every=checkpoint_every,
+        on_checkpoint=on_checkpoint,
+        should_stop=should_stop or (lambda: False),
+    )
     return out, logger, state
 
 
@@ -66,6 +86,7 @@ def test_a_training_step_reads_nothing_back_between_log_steps(monkeypatch):
             if caller.startswith(CORE):
                 reads.append(f"{name} in {Path(caller).name}:{sys._getframe(1).f_lineno}")
             return original(self, *args, **kwargs)
+
         monkeypatch.setattr(torch.Tensor, name, wrapper)
 
     for name in ("item", "tolist", "__float__", "__int__", "__bool__"):
@@ -99,8 +120,7 @@ def test_non_finite_loss_stops_before_a_checkpoint_and_names_the_steps():
 
     saves: list[int] = []
     with pytest.raises(NonFiniteLossError, match=r"loss became nan at steps 4-5 \(epoch 1\); stopped\. Lower"):
-        run_epoch(model, loss_fn, batches, log_every=3, checkpoint_every=5,
-                  on_checkpoint=lambda: saves.append(1))
+        run_epoch(model, loss_fn, batches, log_every=3, checkpoint_every=5, on_checkpoint=lambda: saves.append(1))
     assert saves == []  # the step-5 checkpoint would have held the NaN step's weights
     assert calls["n"] == 5
 
@@ -136,9 +156,22 @@ def test_engine_step_makes_no_cuda_sync_between_log_steps():
     state = TrainState()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        train_one_epoch(net, loss_fn, batches[:4], opt, state, lr_schedule=lambda s: 1e-3, seed=0,
-                        steps_per_epoch=100, total_steps=100, device=dev, ctx=DistContext(), logger=ListLogger(),
-                        grad_clip=1.0, log_every=100)
+        train_one_epoch(
+            net,
+            loss_fn,
+            batches[:4],
+            opt,
+            state,
+            lr_schedule=lambda s: 1e-3,
+            seed=0,
+            steps_per_epoch=100,
+            total_steps=100,
+            device=dev,
+            ctx=DistContext(),
+            logger=ListLogger(),
+            grad_clip=1.0,
+            log_every=100,
+        )
     except RuntimeError as exc:
         if "synchroniz" not in str(exc):
             raise

@@ -89,8 +89,11 @@ def test_pretraining_uses_patterns_when_asked():
         return original(x, pv, generator=generator, occlusion=occlusion, present=present)
 
     model.forward_pretrain = spy
-    batch = {"x": _walk(24, 20), "person_valid": torch.ones(1, 1, dtype=torch.bool),
-             "present": torch.ones(1, 1, 24, dtype=torch.bool)}
+    batch = {
+        "x": _walk(24, 20),
+        "person_valid": torch.ones(1, 1, dtype=torch.bool),
+        "present": torch.ones(1, 1, 24, dtype=torch.bool),
+    }
     loss, _ = pretrain_loss_fn(cfg, KINECT20)(model, batch, torch.Generator().manual_seed(0))
     legs = torch.from_numpy(KINECT20.group_mask(["left leg", "right leg"]))
     assert seen["occlusion"] is not None and seen["occlusion"][0, 0].equal(legs.expand(24, 20))
@@ -113,8 +116,7 @@ def test_native_window_keeps_the_recording_rate():
 
 def test_joint_map_between_ntu_and_kinect():
     n2k = joint_map(NTU25, KINECT20)
-    assert [NTU25.joint_names[i] for i in n2k[[0, 2, 3, 7]]] == ["spine base", "spine shoulder", "head",
-                                                                "left hand"]
+    assert [NTU25.joint_names[i] for i in n2k[[0, 2, 3, 7]]] == ["spine base", "spine shoulder", "head", "left hand"]
     k2n = joint_map(KINECT20, NTU25)
     assert (k2n < 0).sum() == 5 and k2n[2] == -1 and k2n[20] == 2  # neck missing; spine shoulder = centre
     assert find_layout(KINECT20.joint_names) is KINECT20 and find_layout(("a", "b")) is None
@@ -124,11 +126,25 @@ def test_joint_map_between_ntu_and_kinect():
 
 def _predictor(layout, overrides=(), persons: int = 2) -> Predictor:
     cfg = build_config("tiny", [*PRIOR, *overrides])
-    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=layout.num_joints, num_persons=persons,
-                  num_frames=cfg.data.num_frames)
-    ckpt = {"config": cfg.to_dict(), "layout": layout.to_dict(), "class_names": [], "num_persons": persons,
-            "num_frames": cfg.data.num_frames, "in_channels": 3, "stats": {"mean": [0, 0, 0], "std": [1, 1, 1]},
-            "dcmae": model.state_dict(), "classifier": None}
+    model = DCMAE(
+        cfg.model,
+        cfg.mask,
+        cfg.diffusion,
+        num_joints=layout.num_joints,
+        num_persons=persons,
+        num_frames=cfg.data.num_frames,
+    )
+    ckpt = {
+        "config": cfg.to_dict(),
+        "layout": layout.to_dict(),
+        "class_names": [],
+        "num_persons": persons,
+        "num_frames": cfg.data.num_frames,
+        "in_channels": 3,
+        "stats": {"mean": [0, 0, 0], "std": [1, 1, 1]},
+        "dcmae": model.state_dict(),
+        "classifier": None,
+    }
     return Predictor(ckpt, device="cpu")
 
 
@@ -213,17 +229,26 @@ def test_relative_loss_weighs_entries_by_how_well_the_reference_does():
 def test_real_preset_trains_with_the_relative_loss():
     cfg = build_config("real")
     assert cfg.model.fill_prior == "interp" and cfg.model.relative_loss_floor > 0 and cfg.data.window == "native"
-    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=20, num_persons=1, num_frames=cfg.data.num_frames,
-                  parents=KINECT20.parents)
-    out = model.forward_pretrain(_walk(cfg.data.num_frames, 20), torch.ones(1, 1, dtype=torch.bool),
-                                 torch.Generator().manual_seed(0))
+    model = DCMAE(
+        cfg.model,
+        cfg.mask,
+        cfg.diffusion,
+        num_joints=20,
+        num_persons=1,
+        num_frames=cfg.data.num_frames,
+        parents=KINECT20.parents,
+    )
+    out = model.forward_pretrain(
+        _walk(cfg.data.num_frames, 20), torch.ones(1, 1, dtype=torch.bool), torch.Generator().manual_seed(0)
+    )
     assert torch.isfinite(out.loss) and out.loss > 0
 
 
 def test_skeleton_prior_hangs_a_hidden_limb_from_its_parent():
     cfg = build_config("tiny", [*PRIOR, "model.skeleton_prior=true"])
-    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=20, num_persons=1, num_frames=24,
-                  parents=KINECT20.parents).eval()
+    model = DCMAE(
+        cfg.model, cfg.mask, cfg.diffusion, num_joints=20, num_persons=1, num_frames=24, parents=KINECT20.parents
+    ).eval()
     x = _walk(24, 20)
     removed = torch.zeros(1, 1, 24, 20, dtype=torch.bool)
     leg = list(KINECT20.groups["left leg"])  # hip 12 (parent: hip centre 0), knee, ankle, foot

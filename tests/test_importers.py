@@ -114,9 +114,7 @@ def test_import_generic_without_split_and_errors(tmp_path):
     cache = SkeletonCache.open(tmp_path / "c")
     train, test = cache.split_indices("xsub")
     assert len(train) + len(test) == 6 and len(test) > 0
-    (tmp_path / "g" / "layout.json").write_text(
-        json.dumps({"name": "x", "joint_names": ["a"], "parents": [-1]})
-    )
+    (tmp_path / "g" / "layout.json").write_text(json.dumps({"name": "x", "joint_names": ["a"], "parents": [-1]}))
     with pytest.raises(ValueError, match="V = 5"):
         import_generic(tmp_path / "g", tmp_path / "d")
     with pytest.raises(FileNotFoundError, match="missing layout.json"):

@@ -278,15 +278,14 @@ def test_online_recognizer_fills_missing_joints(predictor, motion):
     assert res.filled == int(res.missing.sum()) > 0
     assert np.isfinite(res.window[0]).all() and np.isnan(res.window[1]).all()
     seen = ~res.missing[0]
-    last = motion[60 - rec.window:60, 0]  # (W, V, 3) what was sent
+    last = motion[60 - rec.window : 60, 0]  # (W, V, 3) what was sent
     np.testing.assert_allclose(res.window[0][seen], last[seen], atol=1e-5)  # tracked joints unchanged
     assert json.loads(json.dumps(res.to_json()))["filled"] == res.filled
 
 
 def test_online_recognizer_survives_nan_bursts(predictor):
     rec = OnlineRecognizer(predictor, stride=4)
-    out = [rec.push(LiveFrame(np.full((2, 25, 3), np.nan, np.float32), t, 0.0, time.perf_counter()))
-           for t in range(40)]
+    out = [rec.push(LiveFrame(np.full((2, 25, 3), np.nan, np.float32), t, 0.0, time.perf_counter())) for t in range(40)]
     res = [r for r in out if r is not None][-1]
     assert res.top5 == [] and "no person in view" in res.notes
     with pytest.raises(ValueError, match="25, 3"):
@@ -313,8 +312,13 @@ def test_recording_round_trips_through_skeleton_file(tmp_path, motion):
 
 # ------------------------------------------------------------------------------------- CLI
 def _live_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dcmae_core.train", "live", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dcmae_core.train", "live", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.mark.slow
@@ -324,8 +328,19 @@ def test_live_cli_recognises_an_lsl_stream(checkpoint, motion):
     pusher = Pusher(outlet, motion, fps=90)
     pusher.start()
     try:
-        proc = _live_cli("--source", f"lsl:{name}", "--checkpoint", str(checkpoint), "--seconds", "3",
-                         "--stride", "8", "--device", "cpu", "--jsonl")
+        proc = _live_cli(
+            "--source",
+            f"lsl:{name}",
+            "--checkpoint",
+            str(checkpoint),
+            "--seconds",
+            "3",
+            "--stride",
+            "8",
+            "--device",
+            "cpu",
+            "--jsonl",
+        )
     finally:
         pusher.stop()
     assert proc.returncode == 0, proc.stderr
@@ -339,8 +354,21 @@ def test_live_cli_recognises_an_lsl_stream(checkpoint, motion):
 @pytest.mark.slow
 def test_live_cli_replay_and_bad_source(checkpoint, ntu_files, tmp_path):
     out = tmp_path / "rec.skeleton"
-    proc = _live_cli("--source", f"replay:{ntu_files[0]}", "--checkpoint", str(checkpoint), "--seconds",
-                     "1.5", "--stride", "8", "--device", "cpu", "--jsonl", "--record", str(out))
+    proc = _live_cli(
+        "--source",
+        f"replay:{ntu_files[0]}",
+        "--checkpoint",
+        str(checkpoint),
+        "--seconds",
+        "1.5",
+        "--stride",
+        "8",
+        "--device",
+        "cpu",
+        "--jsonl",
+        "--record",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     assert any(json.loads(x)["event"] == "window" for x in proc.stdout.splitlines())
     assert read_skeleton(out).num_frames > 30

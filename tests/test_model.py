@@ -24,8 +24,9 @@ def one_thread():
 def make(v: int = 25, m: int = 2, overrides: list[str] | None = None) -> tuple[DCMAE, int]:
     cfg = build_config("tiny", overrides)
     torch.manual_seed(0)
-    model = DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=v, num_persons=m, in_channels=3,
-                  num_frames=cfg.data.num_frames)
+    model = DCMAE(
+        cfg.model, cfg.mask, cfg.diffusion, num_joints=v, num_persons=m, in_channels=3, num_frames=cfg.data.num_frames
+    )
     return model, cfg.data.num_frames
 
 
@@ -140,8 +141,9 @@ def test_decoder_checkpointing_gives_the_same_loss_and_gradients():
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             loss = model.forward_pretrain(x, valid, gen(3)).loss
         loss.backward()
-        grads.append((float(loss.detach()), {n: p.grad.clone() for n, p in model.named_parameters()
-                                             if p.grad is not None}))
+        grads.append(
+            (float(loss.detach()), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+        )
         kept.append(sum(saved))
     assert kept[1] < 0.6 * kept[0]  # far fewer activations kept for backward
     (loss_a, ga), (loss_b, gb) = grads
@@ -173,8 +175,9 @@ def test_reconstruct_with_missing_joint_mask_and_bad_input():
     present = torch.ones(1, 2, t, dtype=torch.bool)
     removed = missing_joint_mask(present, 25, 0.1, gen())
     calls = []
-    y = model.reconstruct(x, removed, torch.ones(1, 2, dtype=torch.bool), method="iterative",
-                          callback=lambda i, n: calls.append((i, n)))
+    y = model.reconstruct(
+        x, removed, torch.ones(1, 2, dtype=torch.bool), method="iterative", callback=lambda i, n: calls.append((i, n))
+    )
     assert y.shape == x.shape and calls == [(1, 1)]
     with pytest.raises(ValueError, match="multiple of tuple_len"):
         model.reconstruct(x[:, :, :7], removed[:, :, :7], torch.ones(1, 2, dtype=torch.bool))
@@ -200,12 +203,17 @@ def test_axis_conv_equals_sttformer_conv2d(axis, kernel):
     w = w[:, :, :, None] if axis == 1 else w[:, :, None, :]
     pad = (kernel // 2, 0) if axis == 1 else (0, kernel // 2)
     ref = torch.nn.functional.conv2d(x.permute(0, 3, 1, 2), w, conv.bias, padding=pad)  # (B, D_out, L, P)
-    ref = torch.nn.functional.batch_norm(ref, conv.bn.running_mean, conv.bn.running_var, conv.bn.weight,
-                                         conv.bn.bias).permute(0, 2, 3, 1)
+    ref = torch.nn.functional.batch_norm(
+        ref, conv.bn.running_mean, conv.bn.running_var, conv.bn.weight, conv.bn.bias
+    ).permute(0, 2, 3, 1)
     assert torch.allclose(conv(x), ref, atol=1e-12)
-    assert torch.autograd.gradcheck(lambda z, b: ShiftSum.apply(z, b, axis),
-                                    (torch.randn(2, 4, 3, kernel, 2, dtype=torch.double, requires_grad=True),
-                                     torch.randn(2, dtype=torch.double, requires_grad=True)))
+    assert torch.autograd.gradcheck(
+        lambda z, b: ShiftSum.apply(z, b, axis),
+        (
+            torch.randn(2, 4, 3, kernel, 2, dtype=torch.double, requires_grad=True),
+            torch.randn(2, dtype=torch.double, requires_grad=True),
+        ),
+    )
 
 
 def test_stta_1x1_layers_are_initialised_as_sttformer():

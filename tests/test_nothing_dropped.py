@@ -25,8 +25,9 @@ HUGE = "1e39"  # finite as text and in float64, Inf in float32
 
 def _generic(root: Path, files: dict[str, np.ndarray], rows: list[str] | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    (root / "layout.json").write_text(json.dumps({"name": "stick3", "joint_names": ["hip", "chest", "head"],
-                                                  "parents": [-1, 0, 1], "center": 0}))
+    (root / "layout.json").write_text(
+        json.dumps({"name": "stick3", "joint_names": ["hip", "chest", "head"], "parents": [-1, 0, 1], "center": 0})
+    )
     for rel, arr in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         np.save(root / rel, arr)
@@ -52,8 +53,11 @@ def test_same_stem_in_two_folders_is_two_samples(tmp_path):
 
 
 def test_duplicate_rows_are_refused(tmp_path, capsys):
-    src = _generic(tmp_path / "g", {"walk_0.npy": _walk(0), "run.npy": _walk(1)},
-                   rows=["walk_0.npy,0", "run.npy,1", "walk_0.npy,1"])
+    src = _generic(
+        tmp_path / "g",
+        {"walk_0.npy": _walk(0), "run.npy": _walk(1)},
+        rows=["walk_0.npy,0", "run.npy,1", "walk_0.npy,1"],
+    )
     with pytest.raises(ValueError, match="line 4 repeats sample 'walk_0' of line 2"):
         import_generic(src, tmp_path / "c")
     assert main(["import-generic", str(src), "--out", str(tmp_path / "c")]) == 1
@@ -81,11 +85,14 @@ def test_an_absurd_label_is_refused_at_once(tmp_path, capsys):
     assert "label 100000000 is beyond" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda p: np.save(p, np.zeros((10, 3, 0))), "empty dimension"),  # C = 0
-    (lambda p: p.write_bytes(b""), "not a readable .npy"),  # an empty file
-    (lambda p: p.mkdir(), "is a folder"),  # a directory named .npy
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: np.save(p, np.zeros((10, 3, 0))), "empty dimension"),  # C = 0
+        (lambda p: p.write_bytes(b""), "not a readable .npy"),  # an empty file
+        (lambda p: p.mkdir(), "is a folder"),  # a directory named .npy
+    ],
+)
 def test_unusable_sample_files_are_one_line(tmp_path, capsys, make, words):
     src = _generic(tmp_path / "g", {"walk_0.npy": _walk(0)}, rows=["walk_0.npy,0", "bad.npy,1"])
     make(src / "bad.npy")
@@ -146,8 +153,11 @@ def test_convert_refuses_to_write_inf(tmp_path, capsys):
 def test_convert_output_paths_are_checked_before_work(tmp_path, capsys):
     (tmp_path / "FILE").write_text("x")
     (tmp_path / "DIR").mkdir()
-    for target, words in ((tmp_path / "FILE" / "x.npy", "is a file, not a folder"),
-                          (tmp_path / "DIR", "is a folder"), (tmp_path / "x.txt", "must end in .npy")):
+    for target, words in (
+        (tmp_path / "FILE" / "x.npy", "is a file, not a folder"),
+        (tmp_path / "DIR", "is a folder"),
+        (tmp_path / "x.txt", "must end in .npy"),
+    ):
         assert main(["convert", str(A001), "-o", str(target)]) == 1
         err = capsys.readouterr().err
         assert words in err and len(err.strip().splitlines()) == 1, err

@@ -29,8 +29,9 @@ def test_filled_joints_are_untracked_projected_and_listed(ntu_files: list[Path],
     filled = [rng.random(b.tracking.shape) < 0.1 for b in skel.bodies]  # (n_k, V) per body
     xyz = [b.xyz + 0.05 for b in skel.bodies]  # the "fill": 5 cm off everywhere (only filled joints are used)
     out = tmp_path / "filled.skeleton"
-    side = write_filled_skeleton(out, skel, xyz, filled, {"method": "one_step", "checkpoint": "m.pt"},
-                                 joint_names=[f"j{i}" for i in range(25)])
+    side = write_filled_skeleton(
+        out, skel, xyz, filled, {"method": "one_step", "checkpoint": "m.pt"}, joint_names=[f"j{i}" for i in range(25)]
+    )
     raw = out.read_bytes()
     assert raw.count(b"\n") == raw.count(b"\r\n") and raw.endswith(b"\r\n")  # CRLF like NTU's files
     back = read_skeleton(out)

@@ -12,11 +12,27 @@ from dcmae_core.data.ntu import MAX_BODIES, Skeleton, SkeletonFormatError, parse
 
 # Two real files: one LF single-person, one CRLF two-person (the others share their layout).
 SAMPLES = [
-    (NTU_SAMPLES / name).read_bytes()
-    for name in ("S001C001P001R001A005.skeleton", "S001C003P008R002A058.skeleton")
+    (NTU_SAMPLES / name).read_bytes() for name in ("S001C001P001R001A005.skeleton", "S001C003P008R002A058.skeleton")
 ]
-GARBAGE = [b"abc", b"nan", b"-inf", b"1e999", b"-", b"1.2.3", b"\x00\xff", b"", b"99999999999999999999",
-           b"-5", b"2.5", b"0x1F", b"1e-400", b"+", b"\xc3\xa9", b"1 2", b"7" * 30]
+GARBAGE = [
+    b"abc",
+    b"nan",
+    b"-inf",
+    b"1e999",
+    b"-",
+    b"1.2.3",
+    b"\x00\xff",
+    b"",
+    b"99999999999999999999",
+    b"-5",
+    b"2.5",
+    b"0x1F",
+    b"1e-400",
+    b"+",
+    b"\xc3\xa9",
+    b"1 2",
+    b"7" * 30,
+]
 
 
 def check_well_formed(skel: Skeleton) -> None:

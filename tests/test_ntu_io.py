@@ -28,8 +28,7 @@ from dcmae_core.data.ntu import (
 from dcmae_core.data.textnum import TokenError, tokenize
 
 # frames per sample, from the data README
-FRAMES = {"A001": 103, "A002": 158, "A003": 104, "A005": 54, "A006": 75, "A007": 86, "A009": 67,
-          "A011": 82, "A058": 70}
+FRAMES = {"A001": 103, "A002": 158, "A003": 104, "A005": 54, "A006": 75, "A007": 86, "A009": 67, "A011": 82, "A058": 70}
 BODY_FIELDS = ("frames", "info", "xyz", "depth_xy", "color_xy", "orientation", "tracking")
 
 
@@ -276,8 +275,26 @@ def test_tokenize_across_chunks_and_threads() -> None:
         assert (results[i].view(np.uint64) == ref.view(np.uint64)).all()  # bit for bit, signs of zero too
 
 
-@pytest.mark.parametrize("tok", [b"1.2.3", b"1..2", b"1.2345678.9", b"--1", b"-", b".", b"1e", b"1-2", b"1/2",
-                                 b"1_0", b"0x10", b"12:3", b"nan", b"inf", b"1e999"])
+@pytest.mark.parametrize(
+    "tok",
+    [
+        b"1.2.3",
+        b"1..2",
+        b"1.2345678.9",
+        b"--1",
+        b"-",
+        b".",
+        b"1e",
+        b"1-2",
+        b"1/2",
+        b"1_0",
+        b"0x10",
+        b"12:3",
+        b"nan",
+        b"inf",
+        b"1e999",
+    ],
+)
 def test_tokenize_rejects_non_numbers(tok: bytes) -> None:
     with pytest.raises(TokenError) as ei:
         tokenize(b"1 2\n3 " + tok + b" 4\n")

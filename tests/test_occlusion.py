@@ -213,11 +213,22 @@ def test_pattern_grammar_and_plain_errors():
     assert str(parse_pattern("limb_span")) == "limb_span:0.5-2"
     assert str(parse_pattern("frame_burst")) == "frame_burst:2,0.1-0.5"
     assert [str(p) for p in parse_patterns("limb_span, 0.05 ,frame_burst:3,0.2-0.4,random:0.1,lower_body")] == [
-        "limb_span:0.5-2", "random:0.05", "frame_burst:3,0.2-0.4", "random:0.1", "lower_body"]
-    for bad, words in [("elbow_span", "unknown occlusion pattern"), ("random:1.5", r"\[0, 1\]"),
-                       ("limb_span:2-1", "A <= B"), ("limb_span:x", "span in seconds"),
-                       ("frame_burst:0", "count of bursts"), ("lower_body:2", "takes no arguments"), ("", "empty"),
-                       ("0.3-0.5", "unknown")]:
+        "limb_span:0.5-2",
+        "random:0.05",
+        "frame_burst:3,0.2-0.4",
+        "random:0.1",
+        "lower_body",
+    ]
+    for bad, words in [
+        ("elbow_span", "unknown occlusion pattern"),
+        ("random:1.5", r"\[0, 1\]"),
+        ("limb_span:2-1", "A <= B"),
+        ("limb_span:x", "span in seconds"),
+        ("frame_burst:0", "count of bursts"),
+        ("lower_body:2", "takes no arguments"),
+        ("", "empty"),
+        ("0.3-0.5", "unknown"),
+    ]:
         with pytest.raises(OcclusionError, match=words):
             parse_pattern(bad)
     with pytest.raises(OcclusionError, match="unknown"):
@@ -232,8 +243,9 @@ def test_mask_spec_accepts_patterns_beside_the_old_items():
     assert np.array_equal(ls, occlusion_mask("limb_span:1-1.5", pm, NTU25, gen(7))[0].numpy())
     lb = parse_mask_spec("lower_body;person:1", present, NTU25, seed=7)
     assert lb[0][:, sorted(LEGS)].all() and lb.sum() == 80 * len(LEGS)  # person 1 only
-    assert np.array_equal(parse_mask_spec("random:0.1", present, NTU25, seed=3),
-                          parse_mask_spec("occlusion:0.1", present, NTU25, seed=3))
+    assert np.array_equal(
+        parse_mask_spec("random:0.1", present, NTU25, seed=3), parse_mask_spec("occlusion:0.1", present, NTU25, seed=3)
+    )
     pre = parse_mask_spec("random:0.5,0.4", present, NTU25, seed=3)  # still the pretraining mask
     assert pre[0].all(axis=1).sum() == 40
     burst = parse_mask_spec("frame_burst:1,0.5-0.5;frames:0-9", present, NTU25, seed=1)

@@ -33,9 +33,7 @@ def test_all_real_samples(ntu_files):
 
 
 def test_matches_another_projects_parse():
-    pre = preprocess_skeleton(
-        read_skeleton(NTU_DERIVED.parent / "ntu_samples" / "S001C001P001R001A001.skeleton")
-    )
+    pre = preprocess_skeleton(read_skeleton(NTU_DERIVED.parent / "ntu_samples" / "S001C001P001R001A001.skeleton"))
     ref = np.load(NTU_DERIVED / "S001C001P001R001A001.body0.xyz.npy")  # (103, 25, 3)
     np.testing.assert_allclose(pre.data[0], ref - ref[0, 1], atol=1e-6)
 
@@ -90,13 +88,8 @@ def test_denoising_rules_on_synthetic_bodies():
     ids = [72057594037930000 + k for k in range(len(keys))]
     skel = skeleton_from_arrays(np.stack([bodies[k] for k in keys]), body_ids=ids)
     pre = preprocess_skeleton(skel)
-    key_of = {
-        skel.bodies[i].body_id: keys[ids.index(skel.bodies[i].body_id)] for i in range(len(skel.bodies))
-    }
-    by_slot = [
-        {key_of[skel.bodies[i].body_id] for i in np.unique(pre.source[s][pre.source[s] >= 0])}
-        for s in range(2)
-    ]
+    key_of = {skel.bodies[i].body_id: keys[ids.index(skel.bodies[i].body_id)] for i in range(len(skel.bodies))}
+    by_slot = [{key_of[skel.bodies[i].body_id] for i in np.unique(pre.source[s][pre.source[s] >= 0])} for s in range(2)]
     assert by_slot[0] == {"A", "E"} and by_slot[1] == {"D"}
     assert pre.actor_body_ids == [ids[keys.index("A")], ids[keys.index("D")]]
     # frames 60..69 hold only the noisy body: removed; frames 40..44 keep actor 2 only

@@ -28,8 +28,7 @@ def test_profile_command_prints_json(capsys):
 
 def test_ablations_change_counts_and_gmac_scales_with_persons():
     full = profile_model(build_config("tiny"), speed=False)
-    mae = profile_model(build_config("tiny", ["model.cross_attention=false", "model.diffusion=false"]),
-                        speed=False)
+    mae = profile_model(build_config("tiny", ["model.cross_attention=false", "model.diffusion=false"]), speed=False)
     assert mae["params"]["encoder"] == full["params"]["encoder"]
     assert mae["params"]["decoder"] < full["params"]["decoder"]
     assert mae["gmac"]["pretrain_per_sample"] < full["gmac"]["pretrain_per_sample"]

@@ -15,12 +15,19 @@ from dcmae_core.layout import KINECT20
 from dcmae_core.occlusion import occlusion_mask
 
 REAL = SHARED_DATA / "real"
-pytestmark = [pytest.mark.skipif(not REAL_CHECKPOINT.exists(), reason="real-motion checkpoint not bundled"),
-              pytest.mark.skipif(not REAL.is_dir(), reason="../shared/data/real is absent")]
+pytestmark = [
+    pytest.mark.skipif(not REAL_CHECKPOINT.exists(), reason="real-motion checkpoint not bundled"),
+    pytest.mark.skipif(not REAL.is_dir(), reason="../shared/data/real is absent"),
+]
 # Test-split clips (NW-UCLA view 3, UTD-MHAD even subjects), never trained on.
-CLIPS = ("nw_ucla/all_sqe/a01_s01_e00_v03.json", "nw_ucla/all_sqe/a05_s02_e01_v03.json",
-         "nw_ucla/all_sqe/a11_s06_e00_v03.json", "utd_mhad/a5_s2_t2_skeleton.mat",
-         "utd_mhad/a13_s4_t1_skeleton.mat", "utd_mhad/a22_s6_t3_skeleton.mat")
+CLIPS = (
+    "nw_ucla/all_sqe/a01_s01_e00_v03.json",
+    "nw_ucla/all_sqe/a05_s02_e01_v03.json",
+    "nw_ucla/all_sqe/a11_s06_e00_v03.json",
+    "utd_mhad/a5_s2_t2_skeleton.mat",
+    "utd_mhad/a13_s4_t1_skeleton.mat",
+    "utd_mhad/a22_s6_t3_skeleton.mat",
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +45,9 @@ def clips():
 def _errors(predictor, clips, pattern):
     model, interp = [], []
     for k, (data, present) in enumerate(clips):
-        removed = occlusion_mask(pattern, torch.from_numpy(present[None]), KINECT20,
-                                 torch.Generator().manual_seed(k))[0].numpy()
+        removed = occlusion_mask(pattern, torch.from_numpy(present[None]), KINECT20, torch.Generator().manual_seed(k))[
+            0
+        ].numpy()
         fill = predictor.reconstruct(data, removed, layout=KINECT20)
         assert np.array_equal(fill[~removed], data[~removed])
         model.append(np.linalg.norm(fill - data, axis=-1)[removed])
@@ -56,8 +64,9 @@ def test_it_is_the_default_and_says_what_it_knows(predictor):
     assert REAL_CHECKPOINT.stat().st_size < 20 * 2**20
 
 
-@pytest.mark.parametrize("pattern", ["random:0.1", "frame_burst", "limb_span:0.5-1", "limb_span:1-2", "limb_clip",
-                                     "lower_body"])
+@pytest.mark.parametrize(
+    "pattern", ["random:0.1", "frame_burst", "limb_span:0.5-1", "limb_span:1-2", "limb_clip", "lower_body"]
+)
 def test_default_fill_is_no_worse_than_interpolation(predictor, clips, pattern):
     model, interp = _errors(predictor, clips, pattern)
     assert model <= interp + 0.05, f"{pattern}: model {model:.2f} cm, interpolation {interp:.2f} cm"

@@ -23,8 +23,23 @@ FILE = NTU_SAMPLES / "S001C003P008R002A058.skeleton"  # two persons
 def finetuned(tiny_cache, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli")
     assert main(["pretrain", *FAST, "--data", str(tiny_cache), "--out", str(out / "pre")]) == 0
-    assert main(["finetune", *FAST, "--data", str(tiny_cache), "--out", str(out / "ft"), "--labels", "0.5",
-                 "--pretrained", str(out / "pre" / "last.pt")]) == 0
+    assert (
+        main(
+            [
+                "finetune",
+                *FAST,
+                "--data",
+                str(tiny_cache),
+                "--out",
+                str(out / "ft"),
+                "--labels",
+                "0.5",
+                "--pretrained",
+                str(out / "pre" / "last.pt"),
+            ]
+        )
+        == 0
+    )
     return out / "ft" / "best.pt"
 
 
@@ -42,8 +57,19 @@ def test_evaluate_prints_every_arm(finetuned, capsys):
 
 def test_evaluate_takes_occlusion_patterns_beside_ratios(finetuned, capsys):
     capsys.readouterr()
-    assert main(["evaluate", "--checkpoint", str(finetuned), "--occlusion", "limb_span,0.1,frame_burst:3,0.2-0.4,"
-                 "person_part", "--json"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(finetuned),
+                "--occlusion",
+                "limb_span,0.1,frame_burst:3,0.2-0.4,person_part",
+                "--json",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     n = res["full"]["count"]
     for key in ("occlusion_limb_span:0.5-2", "occlusion_0.1", "occlusion_frame_burst:3,0.2-0.4"):
@@ -70,8 +96,23 @@ def test_table_4_puts_every_arm_beside_the_paper(tmp_path):
 
 def test_reconstruct_writes_a_valid_ntu_file_and_npy(finetuned, tmp_path):
     out = tmp_path / "rec.skeleton"
-    assert main(["reconstruct", str(FILE), "-o", str(out), "--checkpoint", str(finetuned), "--mask", "part:left arm",
-                 "--save-mask", str(tmp_path / "mask.json")]) == 0
+    assert (
+        main(
+            [
+                "reconstruct",
+                str(FILE),
+                "-o",
+                str(out),
+                "--checkpoint",
+                str(finetuned),
+                "--mask",
+                "part:left arm",
+                "--save-mask",
+                str(tmp_path / "mask.json"),
+            ]
+        )
+        == 0
+    )
     src, rec = read_skeleton(FILE), read_skeleton(out)
     assert rec.num_frames == src.num_frames and len(rec.bodies) == len(src.bodies)
     assert any(not np.allclose(a.xyz, b.xyz, atol=1e-3) for a, b in zip(src.bodies, rec.bodies)), "nothing filled"
@@ -100,8 +141,21 @@ def test_bad_inputs_are_clear_errors(finetuned, tmp_path, capsys):
     bad.write_bytes(b"not a checkpoint")
     assert main(["classify", str(FILE), "--checkpoint", str(bad)]) != 0
     assert "bad.pt" in capsys.readouterr().err
-    assert main(["reconstruct", str(FILE), "-o", str(tmp_path / "x.skeleton"), "--checkpoint", str(finetuned),
-                 "--mask", "part:tail"]) != 0
+    assert (
+        main(
+            [
+                "reconstruct",
+                str(FILE),
+                "-o",
+                str(tmp_path / "x.skeleton"),
+                "--checkpoint",
+                str(finetuned),
+                "--mask",
+                "part:tail",
+            ]
+        )
+        != 0
+    )
 
 
 @pytest.mark.slow
@@ -131,11 +185,21 @@ def test_a_stopped_stage_ends_the_sweep_with_a_resume_hint(tiny_cache, tmp_path,
 @pytest.mark.slow
 def test_demo_end_to_end_writes_report_plots_and_checkpoint(tmp_path):
     out = tmp_path / "demo"
-    assert main(["demo", *FAST, "--out", str(out), "--count", "40",
-                 "--install-checkpoint", str(tmp_path / "installed.pt")]) == 0
+    assert (
+        main(
+            ["demo", *FAST, "--out", str(out), "--count", "40", "--install-checkpoint", str(tmp_path / "installed.pt")]
+        )
+        == 0
+    )
     report = (out / "report.md").read_text()
-    for text in ("DCMAE", "SkeletonMAE", "10 % labels", "5 % labels", "missing: enc / REC / interp",
-                 "python -m dcmae_core.train demo"):
+    for text in (
+        "DCMAE",
+        "SkeletonMAE",
+        "10 % labels",
+        "5 % labels",
+        "missing: enc / REC / interp",
+        "python -m dcmae_core.train demo",
+    ):
         assert text in report, text
     for png in ("pretrain_loss.png", "accuracy_vs_occlusion.png", "filmstrip.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png

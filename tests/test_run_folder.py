@@ -38,16 +38,34 @@ def _wait_for(cond, proc: subprocess.Popen, seconds: float = 120.0) -> None:
 
 
 @pytest.mark.slow
-def test_a_second_run_on_a_busy_folder_stops_naming_the_holder_and_sigterm_exits_stopped(tiny_cache, tmp_path,
-                                                                                        capsys):
+def test_a_second_run_on_a_busy_folder_stops_naming_the_holder_and_sigterm_exits_stopped(tiny_cache, tmp_path, capsys):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    first = subprocess.Popen([sys.executable, "-m", "dcmae_core.train", "pretrain", "--preset", "tiny",
-                              "--data", str(tiny_cache), "--out", str(out), "--epochs", "200", "--device", "cpu"],
-                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dcmae_core.train",
+            "pretrain",
+            "--preset",
+            "tiny",
+            "--data",
+            str(tiny_cache),
+            "--out",
+            str(out),
+            "--epochs",
+            "200",
+            "--device",
+            "cpu",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        _wait_for(lambda: (out / "metrics.jsonl").is_file() and '"step"' in (out / "metrics.jsonl").read_text(),
-                  first)
+        _wait_for(lambda: (out / "metrics.jsonl").is_file() and '"step"' in (out / "metrics.jsonl").read_text(), first)
         capsys.readouterr()
         for extra in ([], ["--resume"], ["--overwrite"]):
             t0 = time.monotonic()
@@ -67,10 +85,18 @@ def test_a_second_run_on_a_busy_folder_stops_naming_the_holder_and_sigterm_exits
 def test_a_lock_left_by_a_killed_process_is_taken_over(tiny_cache, tmp_path):
     out = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import time\nfrom dcmae_core.run_folder import claim_run_dir\n"
-                               f"with claim_run_dir({str(out)!r}):\n    print('held', flush=True)\n"
-                               "    time.sleep(600)"],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import time\nfrom dcmae_core.run_folder import claim_run_dir\n"
+            f"with claim_run_dir({str(out)!r}):\n    print('held', flush=True)\n"
+            "    time.sleep(600)",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert json.loads((out / LOCK_NAME).read_text())["pid"] == holder.pid
@@ -109,8 +135,9 @@ def test_an_existing_run_is_never_replaced_without_resume_or_overwrite(tiny_cach
 def test_resume_after_a_kill_repeats_no_metrics_line_and_cleans_temp_files(tiny_cache, tmp_path, monkeypatch):
     """Killed right after an in-loop save at step 3: lines logged after that save are replayed by the resume
     and must appear once; the temp file of an interrupted save is removed."""
-    cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.pretrain_epochs=2", "train.batch_size=8",
-                                "train.checkpoint_every=3"])
+    cfg = build_config(
+        "tiny", [f"data.root={tiny_cache}", "train.pretrain_epochs=2", "train.batch_size=8", "train.checkpoint_every=3"]
+    )
     out, side = tmp_path / "run", tmp_path / "at_step_3.pt"
     real_save = stages.save_checkpoint
 

@@ -109,10 +109,10 @@ def test_bone_lengths_constant_within_sequence_and_per_performer():
 
 
 def test_bone_lengths_resemble_real_kinect(ntu_files):
-    real = np.median(np.stack([np.median(_bone_lengths(read_skeleton(f).bodies[0].xyz), 0)
-                               for f in ntu_files]), 0)
-    synth = np.median(np.stack([np.median(_bone_lengths(generate_sample(_name(p=p)).bodies[0].xyz), 0)
-                                for p in range(1, 9)]), 0)
+    real = np.median(np.stack([np.median(_bone_lengths(read_skeleton(f).bodies[0].xyz), 0) for f in ntu_files]), 0)
+    synth = np.median(
+        np.stack([np.median(_bone_lengths(generate_sample(_name(p=p)).bodies[0].xyz), 0) for p in range(1, 9)]), 0
+    )
     big = real > 0.1
     ratio = synth[big] / real[big]
     assert ratio.min() > 0.75 and ratio.max() < 1.33, ratio

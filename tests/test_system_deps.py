@@ -20,10 +20,13 @@ def _stub(folder: Path, name: str, body: str) -> Path:
 def _run(tmp_path: Path, installed: bool, uid: int) -> subprocess.CompletedProcess:
     log = tmp_path / "apt.log"
     _stub(tmp_path, "sudo", "exit 1")  # a user without sudo rights
-    env = {**os.environ,
-           "DPKG_QUERY": str(_stub(tmp_path, "dpkg-query", "echo 'install ok installed'" if installed else "exit 1")),
-           "APT_GET": str(_stub(tmp_path, "apt-get", f'echo "$*" >> {log}')),
-           "SYSTEM_DEPS_UID": str(uid), "PATH": f"{tmp_path}:/usr/bin:/bin"}
+    env = {
+        **os.environ,
+        "DPKG_QUERY": str(_stub(tmp_path, "dpkg-query", "echo 'install ok installed'" if installed else "exit 1")),
+        "APT_GET": str(_stub(tmp_path, "apt-get", f'echo "$*" >> {log}')),
+        "SYSTEM_DEPS_UID": str(uid),
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+    }
     return subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
 
 

@@ -1,5 +1,5 @@
 """Project hygiene that a reader cannot see from one file: the Qt binding is named in one place, ruff targets the
-Python the package requires, and the tree passes ruff (no unused `noqa` either)."""
+Python the package requires, and the tree passes ruff's lint (no unused `noqa` either) and is in ruff's format."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ SOURCES.append(ROOT / "main.py")
 
 def test_the_qt_binding_is_named_in_one_place():
     here = Path(__file__).resolve()
-    setters = sorted(str(p.relative_to(ROOT)) for p in SOURCES
-                     if p.resolve() != here and "PYQTGRAPH_QT_LIB" in p.read_text(encoding="utf-8"))
+    setters = sorted(
+        str(p.relative_to(ROOT))
+        for p in SOURCES
+        if p.resolve() != here and "PYQTGRAPH_QT_LIB" in p.read_text(encoding="utf-8")
+    )
     assert setters == ["app/__init__.py"]
 
 
@@ -35,6 +38,11 @@ def test_ruff_passes():
         pytest.skip("ruff is not installed (it comes with the dev extra)")
     done = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1000:]
+    # the tree is kept in ruff's format (applied once, issue 14): `ruff format .` before committing
+    done = subprocess.run(
+        [ruff, "format", "--check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, "run `ruff format .`:\n" + done.stdout[-3000:] + done.stderr[-1000:]
 
 
 def test_make_test_fast_leaves_out_the_slow_tests():

@@ -70,15 +70,27 @@ def _last_weights(run: Path) -> dict[str, torch.Tensor]:
 
 @pytest.mark.slow
 def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
-    args = ["--preset", "tiny", "--data", str(tiny_cache), "--set", "train.pretrain_epochs=3",
-            "--set", "train.checkpoint_every=2", "--set", "train.batch_size=2"]
+    args = [
+        "--preset",
+        "tiny",
+        "--data",
+        str(tiny_cache),
+        "--set",
+        "train.pretrain_epochs=3",
+        "--set",
+        "train.checkpoint_every=2",
+        "--set",
+        "train.batch_size=2",
+    ]
     cmd = [sys.executable, "-m", "dcmae_core.train", "pretrain", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([*cmd, "--out", str(tmp_path / "whole")], check=True, env=env, cwd=ROOT,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [*cmd, "--out", str(tmp_path / "whole")], check=True, env=env, cwd=ROOT, capture_output=True, timeout=300
+    )
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([*cmd, "--out", str(killed)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*cmd, "--out", str(killed)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while not (killed / "last.pt").exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
@@ -87,8 +99,9 @@ def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
     assert not any(e["event"] == "end" for e in _events(killed)), "the run finished before it was killed"
     step = load_checkpoint(killed / "last.pt")["train_state"]
     assert step["epoch_step"] > 0, "the kill should land mid-epoch"
-    subprocess.run([*cmd, "--out", str(killed), "--resume"], check=True, env=env, cwd=ROOT,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [*cmd, "--out", str(killed), "--resume"], check=True, env=env, cwd=ROOT, capture_output=True, timeout=300
+    )
     a, b = _last_weights(tmp_path / "whole"), _last_weights(killed)
     assert a.keys() == b.keys()
     for k in a:
@@ -98,9 +111,26 @@ def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
 @pytest.mark.slow
 def test_two_process_gloo_run(tiny_cache, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}",
-           "-m", "dcmae_core.train", "pretrain", "--preset", "tiny", "--data", str(tiny_cache),
-           "--out", str(tmp_path), "--set", "train.pretrain_epochs=1", "--set", "train.device=cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        f"--master_port={free_port()}",
+        "-m",
+        "dcmae_core.train",
+        "pretrain",
+        "--preset",
+        "tiny",
+        "--data",
+        str(tiny_cache),
+        "--out",
+        str(tmp_path),
+        "--set",
+        "train.pretrain_epochs=1",
+        "--set",
+        "train.device=cpu",
+    ]
     res = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     ev = _events(tmp_path)

@@ -18,16 +18,19 @@ def _one_line(capsys) -> str:
     return err[0]
 
 
-@pytest.mark.parametrize("override, words", [
-    ("model.tuple_len=0", "model.tuple_len must be at least 1"),  # was ZeroDivisionError
-    ("model.decoder_heads=0", "model.decoder_heads must be at least 1"),  # was ZeroDivisionError
-    ("model.stem_dim=0", "model.stem_dim must be at least 1"),
-    ("model.encoder_heads=0", "model.encoder_heads must be at least 1"),
-    ("data.test_crop=5", "data.test_crop must lie in (0, 1]"),
-    ("diffusion.beta_end=2", "beta_end < 1"),
-    ("train.pretrain_epochs=0", "train.pretrain_epochs must be at least 1"),
-    ("mask.frame_ratio=1.5", "mask ratios must lie in [0, 1)"),
-])
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("model.tuple_len=0", "model.tuple_len must be at least 1"),  # was ZeroDivisionError
+        ("model.decoder_heads=0", "model.decoder_heads must be at least 1"),  # was ZeroDivisionError
+        ("model.stem_dim=0", "model.stem_dim must be at least 1"),
+        ("model.encoder_heads=0", "model.encoder_heads must be at least 1"),
+        ("data.test_crop=5", "data.test_crop must lie in (0, 1]"),
+        ("diffusion.beta_end=2", "beta_end < 1"),
+        ("train.pretrain_epochs=0", "train.pretrain_epochs must be at least 1"),
+        ("mask.frame_ratio=1.5", "mask ratios must lie in [0, 1)"),
+    ],
+)
 def test_bad_config_values_stop_before_any_work(tmp_path, capsys, override, words):
     out = tmp_path / "run"
     assert main(["pretrain", "--preset", "tiny", "--set", override, "--data", str(tmp_path), "--out", str(out)]) == 1
@@ -43,8 +46,22 @@ def test_every_problem_of_a_config_in_one_message():
 
 @pytest.mark.parametrize("epochs", ["0", "-1"])
 def test_epochs_below_one_are_refused(tmp_path, capsys, epochs):
-    assert main(["finetune", "--preset", "tiny", "--epochs", epochs, "--data", str(tmp_path),
-                 "--out", str(tmp_path / "run")]) == 1
+    assert (
+        main(
+            [
+                "finetune",
+                "--preset",
+                "tiny",
+                "--epochs",
+                epochs,
+                "--data",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 1
+    )
     assert "train.finetune_epochs must be at least 1" in _one_line(capsys)
 
 
@@ -65,17 +82,21 @@ def untrained(tmp_path_factory):
     return write_untrained_checkpoint(tmp_path_factory.mktemp("ck") / "u.pt")
 
 
-@pytest.mark.parametrize("mask, words", [
-    ("frames:5-2", "must be A-B with 0 <= A <= B"),
-    ("frames:500-600", "below the clip's 70 frames"),
-    ("", "the mask spec is empty"),
-    (" ; ", "the mask spec is empty"),
-    ("person:2;frames:0-0;joints:1", None),  # valid: removes one joint of one frame
-])
+@pytest.mark.parametrize(
+    "mask, words",
+    [
+        ("frames:5-2", "must be A-B with 0 <= A <= B"),
+        ("frames:500-600", "below the clip's 70 frames"),
+        ("", "the mask spec is empty"),
+        (" ; ", "the mask spec is empty"),
+        ("person:2;frames:0-0;joints:1", None),  # valid: removes one joint of one frame
+    ],
+)
 def test_reconstruct_mask_values(tmp_path, capsys, untrained, mask, words):
     out = tmp_path / "rec.npy"
-    code = main(["reconstruct", str(FILE), "-o", str(out), "--mask", mask, "--checkpoint", str(untrained),
-                 "--device", "cpu"])
+    code = main(
+        ["reconstruct", str(FILE), "-o", str(out), "--mask", mask, "--checkpoint", str(untrained), "--device", "cpu"]
+    )
     if words is None:
         assert code == 0 and out.exists()
         return

@@ -31,8 +31,9 @@ def _pip(*args: str | Path) -> None:
 def _bundled_files() -> list[str]:
     """Every file in the checkout's dcmae_core/resources, as a path inside the wheel."""
     folder = ROOT / "dcmae_core" / "resources"
-    return sorted(p.relative_to(ROOT).as_posix() for p in folder.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts)
+    return sorted(
+        p.relative_to(ROOT).as_posix() for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +75,7 @@ def test_installed_wheel_works_outside_the_source_tree(wheel, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(target)}
     command = target / "bin" / "dcmae"
     assert command.is_file()
-    done = subprocess.run([str(command), "--help"], cwd=elsewhere, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run([str(command), "--help"], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "pretrain" in done.stdout
     check = f"""
@@ -98,7 +98,8 @@ assert action_name(1) == "drink water"
 assert len(excluded_names()) > 100
 print("ok")
 """
-    done = subprocess.run([sys.executable, "-c", check], cwd=elsewhere, env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", check], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "ok"

@@ -57,11 +57,13 @@ def main(checkpoint: str, root: str) -> None:
         for fill in ("0 m", "mean", "noise"):
             lg = logits(ratio, fill)
             right = lg.argmax(1) == labels
-            print(f"missing {ratio:4.0%} filled with {fill:5s}: top-1 {100 * float(right.float().mean()):5.1f} %; "
-                  f"pickup right {int(right[is_pick].sum())}/{int(is_pick.sum())}, sitting down right "
-                  f"{int(right[is_sit].sum())}/{int(is_sit.sum())}, pickup - sitting-down logit on pickup clips "
-                  f"{float((lg[is_pick, pick] - lg[is_pick, sit]).mean()):+.2f}; top-1 without pickup "
-                  f"{100 * float(right[~is_pick].float().mean()):.1f} %")
+            print(
+                f"missing {ratio:4.0%} filled with {fill:5s}: top-1 {100 * float(right.float().mean()):5.1f} %; "
+                f"pickup right {int(right[is_pick].sum())}/{int(is_pick.sum())}, sitting down right "
+                f"{int(right[is_sit].sum())}/{int(is_sit.sum())}, pickup - sitting-down logit on pickup clips "
+                f"{float((lg[is_pick, pick] - lg[is_pick, sit]).mean()):+.2f}; top-1 without pickup "
+                f"{100 * float(right[~is_pick].float().mean()):.1f} %"
+            )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,9 @@ def frame_layers(state: AppState, source: str, frame: int | None = None) -> list
         first = geo(recon[:, t], present, joint_colors=_recon_colors(state, t))
         # the original, faded grey, to see where the fill departs from it (View → Ghost of the original)
         grey = np.ascontiguousarray(np.broadcast_to(render.GHOST_COLOR, (seq.num_persons, 4)))
-        second = geo(seq.data[:, t], present if state.ghost_original else empty, ghost=np.ones_like(mask),
-                     base_colors=grey)
+        second = geo(
+            seq.data[:, t], present if state.ghost_original else empty, ghost=np.ones_like(mask), base_colors=grey
+        )
     elif source == "overlay":
         first = geo(seq.data[:, t], present)
         red = np.broadcast_to(render.RECON_COLOR, (seq.num_persons, 4))
@@ -123,8 +124,7 @@ class SkeletonViewBase(QWidget):
         self.source = source
         self.camera = Camera()
         self._floor = 0.0  # display-frame height of the lowest joint (floor grid), metres
-        for sig in (state.frame_changed, state.mask_changed, state.reconstruction_changed,
-                    state.display_changed):
+        for sig in (state.frame_changed, state.mask_changed, state.reconstruction_changed, state.display_changed):
             sig.connect(self.refresh)
         state.sequence_changed.connect(self._on_sequence)
 

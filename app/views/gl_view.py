@@ -89,9 +89,12 @@ class GLSkeletonView(SkeletonViewBase):
 
     def _apply_camera(self) -> None:
         c = self.camera.center
-        self.gl.setCameraPosition(pos=QVector3D(float(c[0]), float(c[1]), float(c[2])),
-                                  distance=self.camera.distance, elevation=self.camera.elevation,
-                                  azimuth=self.camera.azimuth)
+        self.gl.setCameraPosition(
+            pos=QVector3D(float(c[0]), float(c[1]), float(c[2])),
+            distance=self.camera.distance,
+            elevation=self.camera.elevation,
+            azimuth=self.camera.azimuth,
+        )
 
     def _on_camera_moved(self) -> None:
         self.sync_camera_from_widget()

@@ -30,8 +30,15 @@ def to_pixels(points: np.ndarray, camera: Camera, width: float, height: float) -
     return np.stack([cx + plane[:, 0] * scale, cy - plane[:, 1] * scale], axis=1)
 
 
-def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], camera: Camera, floor: float,
-                 point_px: float = 6.0, line_px: float = 2.5) -> None:
+def paint_layers(
+    painter: QPainter,
+    rect: QRectF,
+    layers: list[Layer],
+    camera: Camera,
+    floor: float,
+    point_px: float = 6.0,
+    line_px: float = 2.5,
+) -> None:
     """Draw background, floor grid and skeleton layers into `rect` with an orthographic camera."""
     painter.save()
     painter.setClipRect(rect)
@@ -46,8 +53,10 @@ def paint_layers(painter: QPainter, rect: QRectF, layers: list[Layer], camera: C
     painter.setPen(pen)
     cx, cy = float(camera.center[0]), float(camera.center[1])
     for k in ticks:
-        for a, b in (((cx + k, cy - 2, floor), (cx + k, cy + 2, floor)),
-                     ((cx - 2, cy + k, floor), (cx + 2, cy + k, floor))):
+        for a, b in (
+            ((cx + k, cy - 2, floor), (cx + k, cy + 2, floor)),
+            ((cx - 2, cy + k, floor), (cx + 2, cy + k, floor)),
+        ):
             p = to_pixels(np.array([a, b]), camera, w, h)
             painter.drawLine(QPointF(*p[0]), QPointF(*p[1]))
     for layer in layers:
@@ -128,8 +137,9 @@ class _Canvas(QWidget):
 class ProjectionView(SkeletonViewBase):
     """Orthographic 2D rendering with orbit (drag), pan (Ctrl/middle drag), zoom (wheel), picking."""
 
-    def __init__(self, state: AppState, source: str = "masked", notice: str = "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, state: AppState, source: str = "masked", notice: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(state, source, parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -152,5 +162,6 @@ class ProjectionView(SkeletonViewBase):
 
     def grab_image(self) -> QImage:
         layers = self.current_layers() or []
-        return render_image(layers, self.camera, self._floor, max(self.canvas.width(), 64),
-                            max(self.canvas.height(), 64))
+        return render_image(
+            layers, self.camera, self._floor, max(self.canvas.width(), 64), max(self.canvas.height(), 64)
+        )

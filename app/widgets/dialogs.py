@@ -59,12 +59,17 @@ class TextDialog(QDialog):
 
 def model_info_text(info: dict) -> str:
     """Human summary of a checkpoint: path, data, device, classes, then its config."""
-    lines = [f"checkpoint: {info.get('path', '?')}", f"dataset: {info.get('dataset', '?')}",
-             f"epochs: {info.get('epochs', '?')}", f"device: {info.get('device', '?')}",
-             f"layout: {info.get('layout', '?')} ({info.get('num_joints', '?')} joints), "
-             f"{info.get('num_persons', '?')} persons, window {info.get('num_frames', '?')} frames",
-             f"reconstructs: {info.get('can_reconstruct')}, classifies: {info.get('can_classify')}",
-             f"metrics: {json.dumps(info.get('metrics', {}))}", ""]
+    lines = [
+        f"checkpoint: {info.get('path', '?')}",
+        f"dataset: {info.get('dataset', '?')}",
+        f"epochs: {info.get('epochs', '?')}",
+        f"device: {info.get('device', '?')}",
+        f"layout: {info.get('layout', '?')} ({info.get('num_joints', '?')} joints), "
+        f"{info.get('num_persons', '?')} persons, window {info.get('num_frames', '?')} frames",
+        f"reconstructs: {info.get('can_reconstruct')}, classifies: {info.get('can_classify')}",
+        f"metrics: {json.dumps(info.get('metrics', {}))}",
+        "",
+    ]
     names = info.get("class_names", [])
     if info.get("can_classify", True) and names:
         lines.append(f"{len(names)} classes:")

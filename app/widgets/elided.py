@@ -12,8 +12,13 @@ class ElidedLabel(QLabel):
     """One line of text, elided to the width it is given; the full text is `text()` and the tooltip. Its
     minimum width is `min_chars` characters, so a long file or action name cannot widen the window."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None, min_chars: int = 8,
-                 mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight) -> None:
+    def __init__(
+        self,
+        text: str = "",
+        parent: QWidget | None = None,
+        min_chars: int = 8,
+        mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight,
+    ) -> None:
         super().__init__(parent)
         self.min_chars, self.mode = min_chars, mode
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
@@ -26,8 +31,9 @@ class ElidedLabel(QLabel):
     def minimumSizeHint(self) -> QSize:  # Qt override
         fm = self.fontMetrics()
         m = self.contentsMargins()
-        return QSize(fm.horizontalAdvance("x" * self.min_chars) + m.left() + m.right(),
-                     fm.height() + m.top() + m.bottom())
+        return QSize(
+            fm.horizontalAdvance("x" * self.min_chars) + m.left() + m.right(), fm.height() + m.top() + m.bottom()
+        )
 
     def elided_text(self) -> str:
         """The text as drawn at the current width."""
@@ -36,8 +42,15 @@ class ElidedLabel(QLabel):
     def paintEvent(self, _ev) -> None:  # Qt override
         p = QPainter(self)
         align = self.alignment() or (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.style().drawItemText(p, self.contentsRect(), int(align), self.palette(), self.isEnabled(),
-                                  self.elided_text(), self.foregroundRole())
+        self.style().drawItemText(
+            p,
+            self.contentsRect(),
+            int(align),
+            self.palette(),
+            self.isEnabled(),
+            self.elided_text(),
+            self.foregroundRole(),
+        )
         p.end()
 
 

@@ -20,8 +20,10 @@ from PySide6.QtWidgets import (
 
 from app.state import AppState
 
-SKELETONS = {"ntu25": "NTU RGB+D skeleton (Kinect v2, 25 joints)",
-             "kinect_v1": "Kinect v1 skeleton (20 joints; NTU files are mapped onto it)"}
+SKELETONS = {
+    "ntu25": "NTU RGB+D skeleton (Kinect v2, 25 joints)",
+    "kinect_v1": "Kinect v1 skeleton (20 joints; NTU files are mapped onto it)",
+}
 
 
 def model_summary(info: dict) -> str:
@@ -50,8 +52,11 @@ class InferencePanel(QWidget):
     cancel_requested = Signal()
     # (label, key of dcmae_core.inference.METHODS); the first is the default. The model's labels change with
     # the loaded checkpoint (`_on_model`): one built on interpolation says so.
-    METHODS = (("DCMAE, one step (x0 from t = T)", "one_step"), ("DCMAE, iterative sampling", "iterative"),
-               ("linear interpolation (no model)", "interpolate"))
+    METHODS = (
+        ("DCMAE, one step (x0 from t = T)", "one_step"),
+        ("DCMAE, iterative sampling", "iterative"),
+        ("linear interpolation (no model)", "interpolate"),
+    )
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,14 +70,14 @@ class InferencePanel(QWidget):
         self.method = QComboBox()
         for text, key in self.METHODS:
             self.method.addItem(text, key)
-        self.method.setToolTip("How removed joints are filled. The error plot always shows linear interpolation "
-                               "beside the chosen fill.")
+        self.method.setToolTip(
+            "How removed joints are filled. The error plot always shows linear interpolation beside the chosen fill."
+        )
         self.steps = QSpinBox()
         self.steps.setRange(1, 1000)
         self.steps.setValue(50)
         self.steps.setEnabled(False)
-        self.method.currentIndexChanged.connect(
-            lambda _i: self.steps.setEnabled(self.method_name == "iterative"))
+        self.method.currentIndexChanged.connect(lambda _i: self.steps.setEnabled(self.method_name == "iterative"))
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
         form.addRow("Method", self.method)
@@ -83,8 +88,9 @@ class InferencePanel(QWidget):
         self.run = QPushButton("Reconstruct + classify [R]")
         self.cancel = QPushButton("Cancel [Esc]")
         self.cancel.setEnabled(False)
-        self.run.clicked.connect(lambda: self.run_requested.emit(self.method_name, self.steps.value(),
-                                                                 self.seed.value()))
+        self.run.clicked.connect(
+            lambda: self.run_requested.emit(self.method_name, self.steps.value(), self.seed.value())
+        )
         self.cancel.clicked.connect(self.cancel_requested)
         row.addWidget(self.run)
         row.addWidget(self.cancel)

@@ -60,8 +60,11 @@ class LivePanel(QWidget):
         self.start_btn, self.stop_btn = QPushButton("Start live"), QPushButton("Stop")
         self.record_btn, self.save_btn = QPushButton("Record"), QPushButton("Save recording…")
         self.record_btn.setCheckable(True)
-        self.start_btn.clicked.connect(lambda: self.start_requested.emit(
-            self.source.currentText().strip(), self.stride.value(), self.loop.isChecked()))
+        self.start_btn.clicked.connect(
+            lambda: self.start_requested.emit(
+                self.source.currentText().strip(), self.stride.value(), self.loop.isChecked()
+            )
+        )
         self.stop_btn.clicked.connect(self.stop_requested)
         self.record_btn.toggled.connect(self._on_record)
         self.save_btn.clicked.connect(self._save_dialog)

@@ -44,8 +44,7 @@ class MaskEditor(QWidget):
     undo_requested = Signal()
     redo_requested = Signal()
 
-    def __init__(self, state: AppState, patterns: dict[str, str] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, patterns: dict[str, str] | None = None, parent: QWidget | None = None) -> None:
         """patterns: occlusion pattern name -> one-line description (the core's PATTERNS, given by the window)."""
         super().__init__(parent)
         self.state = state
@@ -97,12 +96,12 @@ class MaskEditor(QWidget):
             self.pattern.addItem(name, name)
             self.pattern.setItemData(i, text, Qt.ItemDataRole.ToolTipRole)
         self.pattern_args = QLineEdit()
-        self.pattern_args.setToolTip("Optional arguments after the colon, e.g. 1-1.5 for limb_span:1-1.5 "
-                                     "(empty = the pattern's defaults)")
+        self.pattern_args.setToolTip(
+            "Optional arguments after the colon, e.g. 1-1.5 for limb_span:1-1.5 (empty = the pattern's defaults)"
+        )
         self.pattern.currentIndexChanged.connect(self._on_pattern)
         self.apply_pattern = QPushButton("Apply pattern")
-        self.apply_pattern.clicked.connect(lambda: self.pattern_requested.emit(self.pattern_text(),
-                                                                               self.seed.value()))
+        self.apply_pattern.clicked.connect(lambda: self.pattern_requested.emit(self.pattern_text(), self.seed.value()))
         form.addRow("Pattern", self.pattern)
         form.addRow("Arguments", self.pattern_args)
         form.addRow(self.apply_pattern)
@@ -110,8 +109,7 @@ class MaskEditor(QWidget):
         self.mj = _ratio_box(0.4, "Mj: share of joints masked in each kept frame (paper: 0.4)")
         self.r = _ratio_box(0.1, "r: share of (frame, joint) entries missing (paper: 0.05, 0.10)")
         pre = QPushButton("Pretraining mask (Mt, Mj)")
-        pre.clicked.connect(lambda: self.pretrain_requested.emit(self.mt.value(), self.mj.value(),
-                                                                 self.seed.value()))
+        pre.clicked.connect(lambda: self.pretrain_requested.emit(self.mt.value(), self.mj.value(), self.seed.value()))
         ratios = QHBoxLayout()  # Mt and Mj on one row: the panel stays short enough for a laptop screen
         ratios.addWidget(self.mt, 1)
         ratios.addWidget(QLabel("Mj"))
@@ -129,10 +127,14 @@ class MaskEditor(QWidget):
 
         edit = QGridLayout()
         self.edit_buttons: dict[str, QPushButton] = {}
-        for i, (key, text, sig) in enumerate((("clear", "Clear", self.clear_requested),
-                                              ("invert", "Invert", self.invert_requested),
-                                              ("undo", "Undo", self.undo_requested),
-                                              ("redo", "Redo", self.redo_requested))):
+        for i, (key, text, sig) in enumerate(
+            (
+                ("clear", "Clear", self.clear_requested),
+                ("invert", "Invert", self.invert_requested),
+                ("undo", "Undo", self.undo_requested),
+                ("redo", "Redo", self.redo_requested),
+            )
+        ):
             b = QPushButton(text)
             b.clicked.connect(sig)
             edit.addWidget(b, 0, i)
@@ -202,8 +204,10 @@ class MaskEditor(QWidget):
             m, j = st.selected
             x, y, z = (float(c) for c in seq.data[m, st.frame, j])
             state_txt = "masked" if st.mask[m, st.frame, j] else "visible"
-            self.joint_label.setText(f"body {m + 1}, joint {j + 1} (index {j}) “{seq.joint_names[j]}”\n"
-                                     f"x {x:+.3f}  y {y:+.3f}  z {z:+.3f} m · {state_txt} "
-                                     f"in frame {st.frame + 1}")
+            self.joint_label.setText(
+                f"body {m + 1}, joint {j + 1} (index {j}) “{seq.joint_names[j]}”\n"
+                f"x {x:+.3f}  y {y:+.3f}  z {z:+.3f} m · {state_txt} "
+                f"in frame {st.frame + 1}"
+            )
         else:
             self.joint_label.setText("none")

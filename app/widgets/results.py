@@ -91,11 +91,17 @@ class ErrorPlot(pg.PlotWidget):
         self.setLabel("bottom", "frame")
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
-        self.legend = self.addLegend(offset=(-10, 5), labelTextSize="8pt", labelTextColor=(225, 225, 225),
-                                     brush=pg.mkBrush(24, 26, 30, 220), pen=pg.mkPen(70, 74, 80))
+        self.legend = self.addLegend(
+            offset=(-10, 5),
+            labelTextSize="8pt",
+            labelTextColor=(225, 225, 225),
+            brush=pg.mkBrush(24, 26, 30, 220),
+            pen=pg.mkPen(70, 74, 80),
+        )
         self.curve = self.plot([], [], pen=pg.mkPen((120, 220, 255), width=2), connect="finite")
-        self.baseline_curve = self.plot([], [], pen=pg.mkPen((170, 170, 170), width=1, style=Qt.PenStyle.DashLine),
-                                        connect="finite")
+        self.baseline_curve = self.plot(
+            [], [], pen=pg.mkPen((170, 170, 170), width=1, style=Qt.PenStyle.DashLine), connect="finite"
+        )
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 255, 255), width=1))
         self.addItem(self.cursor)
         self.errors: np.ndarray | None = None
@@ -173,8 +179,7 @@ class ColorBar(QWidget):
         p.drawText(QRectF(0, 0, self.width(), 16), Qt.AlignmentFlag.AlignCenter, "cm")
         for u in (0.0, 0.5, 1.0):
             y = bar.bottom() - u * bar.height()
-            p.drawText(QRectF(26, y - 8, self.width() - 26, 16), Qt.AlignmentFlag.AlignVCenter,
-                       f"{u * self.vmax:g}")
+            p.drawText(QRectF(26, y - 8, self.width() - 26, 16), Qt.AlignmentFlag.AlignVCenter, f"{u * self.vmax:g}")
         p.end()
 
 

@@ -29,10 +29,14 @@ def path_row(edit: QLineEdit, title: str, folder: bool = True) -> QHBoxLayout:
     btn.setMaximumWidth(30)
 
     def browse() -> None:
-        path = QFileDialog.getExistingDirectory(None, title, edit.text()) if folder else \
-            QFileDialog.getOpenFileName(None, title, edit.text(), "Checkpoints (*.pt);;All (*)")[0]
+        path = (
+            QFileDialog.getExistingDirectory(None, title, edit.text())
+            if folder
+            else QFileDialog.getOpenFileName(None, title, edit.text(), "Checkpoints (*.pt);;All (*)")[0]
+        )
         if path:
             edit.setText(path)
+
     btn.clicked.connect(browse)
     row.addWidget(btn)
     return row
@@ -94,11 +98,17 @@ class RunForm(QGroupBox):
         self._update_command()
 
     def options(self) -> RunOptions:
-        return RunOptions(data=self.data_edit.text().strip(), out=self.out_edit.text().strip(),
-                          stage=self.stage.currentText(), preset=self.preset.currentText(),
-                          epochs=self.epochs.value(), batch_size=self.batch.value(),
-                          device=self.device.currentText().strip(), pretrained=self.pretrained_edit.text().strip(),
-                          label_ratio=round(self.labels.value(), 4))
+        return RunOptions(
+            data=self.data_edit.text().strip(),
+            out=self.out_edit.text().strip(),
+            stage=self.stage.currentText(),
+            preset=self.preset.currentText(),
+            epochs=self.epochs.value(),
+            batch_size=self.batch.value(),
+            device=self.device.currentText().strip(),
+            pretrained=self.pretrained_edit.text().strip(),
+            label_ratio=round(self.labels.value(), 4),
+        )
 
     def _update_command(self) -> None:
         finetune = self.stage.currentText() == "finetune"

@@ -66,8 +66,11 @@ class TimelineBar(QWidget):
         err = self.frame_error
         if err is not None and len(err) == t and np.isfinite(err).any():
             top = np.nanmax(err)
-            pts = [QPointF((i + 0.5) * fw, h * 0.5 - (e / max(top, 1e-9)) * h * 0.45)
-                   for i, e in enumerate(err) if np.isfinite(e)]
+            pts = [
+                QPointF((i + 0.5) * fw, h * 0.5 - (e / max(top, 1e-9)) * h * 0.45)
+                for i, e in enumerate(err)
+                if np.isfinite(e)
+            ]
             pen = QPen(QColor(120, 220, 255))
             pen.setWidthF(1.5)
             p.setPen(pen)
@@ -121,10 +124,13 @@ class TimelineWidget(QWidget):
         self.bar = TimelineBar(state, self)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for key, text, tip in (("-10", "−10", "Back 10 frames (Shift+Left)"),
-                               ("-1", "◀", "Back 1 frame (Left)"),
-                               ("play", "", "Play / pause (Space)"), ("+1", "▶|", "Forward 1 frame (Right)"),
-                               ("+10", "+10", "Forward 10 frames (Shift+Right)")):
+        for key, text, tip in (
+            ("-10", "−10", "Back 10 frames (Shift+Left)"),
+            ("-1", "◀", "Back 1 frame (Left)"),
+            ("play", "", "Play / pause (Space)"),
+            ("+1", "▶|", "Forward 1 frame (Right)"),
+            ("+10", "+10", "Forward 10 frames (Shift+Right)"),
+        ):
             b = QPushButton(text)
             b.setToolTip(tip)
             b.setFixedWidth(40)
@@ -132,8 +138,12 @@ class TimelineWidget(QWidget):
             self.buttons[key] = b
         self.buttons["play"].setCheckable(True)
         # the style's icons: the fonts here have no pause glyph (U+23F8 drew an empty box)
-        self._icons = {on: self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause if on else
-                                                     QStyle.StandardPixmap.SP_MediaPlay) for on in (False, True)}
+        self._icons = {
+            on: self.style().standardIcon(
+                QStyle.StandardPixmap.SP_MediaPause if on else QStyle.StandardPixmap.SP_MediaPlay
+            )
+            for on in (False, True)
+        }
         self.buttons["play"].setIcon(self._icons[False])
         for key in ("-10", "-1", "+1", "+10"):
             self.buttons[key].clicked.connect(lambda _=False, k=key: self.step_requested.emit(int(k)))

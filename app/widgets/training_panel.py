@@ -56,8 +56,11 @@ class TrainingPanel(QWidget):
         self.eta = QLabel("idle")
         col.addWidget(self.progress)
         col.addWidget(self.eta)
-        self.loss_plot, self.lr_plot, self.acc_plot = (Curve("loss", "#4fc3f7"), Curve("learning rate", "#ffb74d"),
-                                                       Curve("top-1 accuracy (epochs)", "#81c784"))
+        self.loss_plot, self.lr_plot, self.acc_plot = (
+            Curve("loss", "#4fc3f7"),
+            Curve("learning rate", "#ffb74d"),
+            Curve("top-1 accuracy (epochs)", "#81c784"),
+        )
         self.curves = {"loss": self.loss_plot, "lr": self.lr_plot, "top1": self.acc_plot}
         plots = QHBoxLayout()
         for p in self.curves.values():
@@ -74,10 +77,13 @@ class TrainingPanel(QWidget):
     def confirm_overwrite(self, out: str) -> bool:
         """Ask before a new run replaces the one in `out` (its checkpoints, metrics and TensorBoard events)."""
         answer = QMessageBox.question(
-            self, "Replace the run?",
+            self,
+            "Replace the run?",
             f"{out} already holds a run. Starting a new one there deletes its checkpoints and metrics.\n\n"
             "Replace it? (To continue it instead, press Resume.)",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
         return answer == QMessageBox.StandardButton.Yes
 
     # run state -> panel --------------------------------------------------------------------------------
@@ -124,9 +130,16 @@ class TrainingPanel(QWidget):
         """One row per RunSummary, the first selected."""
         self.runs.clear()
         for s in runs:
-            item = QTreeWidgetItem([Path(s.path).name, s.stage, s.status, f"{s.epochs_done}/{s.epochs}",
-                                    "" if s.best_top1 is None else f"{100 * s.best_top1:.1f} %",
-                                    "" if s.best_loss is None else f"{s.best_loss:.4f}"])
+            item = QTreeWidgetItem(
+                [
+                    Path(s.path).name,
+                    s.stage,
+                    s.status,
+                    f"{s.epochs_done}/{s.epochs}",
+                    "" if s.best_top1 is None else f"{100 * s.best_top1:.1f} %",
+                    "" if s.best_loss is None else f"{s.best_loss:.4f}",
+                ]
+            )
             item.setData(0, 256, s.checkpoint or "")
             item.setToolTip(0, s.path)
             self.runs.addTopLevelItem(item)
@@ -151,7 +164,8 @@ class TrainingPanel(QWidget):
         row = QHBoxLayout()
         self.prepare_btn = QPushButton("Prepare")
         self.prepare_btn.clicked.connect(
-            lambda: self.prepare_requested.emit(self.raw_edit.text(), self.cache_edit.text()))
+            lambda: self.prepare_requested.emit(self.raw_edit.text(), self.cache_edit.text())
+        )
         self.prepare_bar = QProgressBar()
         self.prepare_status = QLabel("")
         row.addWidget(self.prepare_btn)

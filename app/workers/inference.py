@@ -82,11 +82,15 @@ def _unreadable(path: Path, exc: Exception) -> str:
     except OSError as exc:
         return f"{path}: the file cannot be read ({exc.strerror or exc})"
     if not head.startswith((b"PK\x03\x04", b"\x80")):  # neither a zip (torch.save) nor a pickle (old torch.save)
-        return (f"{path} is not a PyTorch checkpoint: it holds something else (text or another format), perhaps "
-                "another file renamed .pt. Choose a .pt file written by DCMAE training.")
+        return (
+            f"{path} is not a PyTorch checkpoint: it holds something else (text or another format), perhaps "
+            "another file renamed .pt. Choose a .pt file written by DCMAE training."
+        )
     if head.startswith(b"PK") and not zipfile.is_zipfile(path):
-        return (f"{path} is cut off or damaged: the end of the file is missing, as after an interrupted download "
-                "or copy. Copy or download it again.")
+        return (
+            f"{path} is cut off or damaged: the end of the file is missing, as after an interrupted download "
+            "or copy. Copy or download it again."
+        )
     return str(exc)
 
 
@@ -108,8 +112,10 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
     layout = find_layout(req.joint_names) if req.joint_names else None
     v = predictor.layout.num_joints
     if layout is None and req.data.shape[2] != v:
-        raise ValueError(f"the sequence has {req.data.shape[2]} joints in a skeleton this model does not know; "
-                         f"the model's is {predictor.layout.name} ({v} joints)")
+        raise ValueError(
+            f"the sequence has {req.data.shape[2]} joints in a skeleton this model does not know; "
+            f"the model's is {predictor.layout.name} ({v} joints)"
+        )
     if layout is not None:
         joint_map(layout, predictor.layout)  # raises, naming both skeletons, when they do not correspond
     notes: list[str] = []
@@ -123,8 +129,15 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
 
     if req.reconstruct and req.removed.any():
         if has_recon:
-            recon = predictor.reconstruct(req.data, req.removed, method=req.method, num_steps=req.num_steps,
-                                          seed=req.seed, progress=sub, layout=layout)
+            recon = predictor.reconstruct(
+                req.data,
+                req.removed,
+                method=req.method,
+                num_steps=req.num_steps,
+                seed=req.seed,
+                progress=sub,
+                layout=layout,
+            )
             baseline = interpolate_removed(req.data, req.removed)  # what the model is measured against
         else:
             notes.append("this checkpoint cannot reconstruct (no pretrained model in it)")
@@ -135,8 +148,10 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
     preds: dict[str, list[tuple[str, float]]] = {}
     visible = (~req.removed & (np.abs(req.data).sum(axis=-1) > 0)).any()  # some joint of some person is seen
     if has_clf and not visible:
-        notes.append("every joint is hidden, so the masked input shows no person to classify"
-                     + ("; the reconstruction is classified" if recon is not None else ""))
+        notes.append(
+            "every joint is hidden, so the masked input shows no person to classify"
+            + ("; the reconstruction is classified" if recon is not None else "")
+        )
     if has_clf:
         names = list(predictor.class_names)
         if visible:
@@ -187,8 +202,9 @@ class InferenceService(QObject):
         predictor = self.predictor
         data = np.array(req.data, dtype=np.float32, copy=True)  # the worker owns its copies
         removed = np.array(req.removed, dtype=bool, copy=True)
-        req = InferenceRequest(data, removed, req.version, req.reconstruct, req.method, req.num_steps,
-                               req.seed, tuple(req.joint_names))
+        req = InferenceRequest(
+            data, removed, req.version, req.reconstruct, req.method, req.num_steps, req.seed, tuple(req.joint_names)
+        )
         return await self.runner.start(lambda p: _infer(predictor, req, p))
 
     def cancel(self) -> None:

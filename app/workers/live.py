@@ -99,8 +99,15 @@ class LiveSession(QObject):
     def _set_status(self, text: str) -> None:
         self.status = text
 
-    def start(self, spec: str, predictor: object | None = None, stride: int = 15, window: int | None = None,
-              replay_fps: float = 30.0, loop: bool = False) -> None:
+    def start(
+        self,
+        spec: str,
+        predictor: object | None = None,
+        stride: int = 15,
+        window: int | None = None,
+        replay_fps: float = 30.0,
+        loop: bool = False,
+    ) -> None:
         """Open `spec` (lsl:NAME, replay:FILE, webcam:N) now; raises LiveSourceError / ValueError if it cannot.
         A replay plays at `replay_fps` and, with `loop`, starts again when it ends."""
         from dcmae_core.live import OnlineRecognizer, open_source
@@ -108,8 +115,11 @@ class LiveSession(QObject):
         self.stop()
         kwargs = {"fps": replay_fps, "loop": loop} if spec.startswith("replay:") else {}
         source = open_source(spec, **kwargs)
-        recognizer = (OnlineRecognizer(predictor, window=window, stride=stride, layout=source.layout)
-                      if predictor is not None else None)
+        recognizer = (
+            OnlineRecognizer(predictor, window=window, stride=stride, layout=source.layout)
+            if predictor is not None
+            else None
+        )
         source.open()  # in the caller's thread: the errors (no stream, bad channels) go straight to the user
         with self._lock:
             self._frames.clear()
@@ -163,9 +173,17 @@ class LiveSession(QObject):
             span = self._arrivals[-1] - self._arrivals[0] if len(self._arrivals) > 1 else 0.0
             fps = (len(self._arrivals) - 1) / span if span > 0 else 0.0
             res = self.last_result
-        return LiveSnapshot(raw, filled, self.count, fps, self.latency, self.status,
-                            list(res.top5) if res else [], int(res.filled) if res else 0,
-                            float(res.latency) if res else 0.0)
+        return LiveSnapshot(
+            raw,
+            filled,
+            self.count,
+            fps,
+            self.latency,
+            self.status,
+            list(res.top5) if res else [],
+            int(res.filled) if res else 0,
+            float(res.latency) if res else 0.0,
+        )
 
     def start_recording(self) -> None:
         from dcmae_core.live import Recorder
@@ -197,8 +215,7 @@ def list_streams(timeout: float = 1.0) -> list[str]:
     return [s.spec() for s in list_lsl_streams(timeout=timeout)]
 
 
-def display_arrays(snap: LiveSnapshot, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                     np.ndarray]:
+def display_arrays(snap: LiveSnapshot, origin: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """What the views draw: (data (M, L, V, 3) finite, present (M, L), missing (M, L, V), recon (M, L, V, 3)),
     centred on `origin` (3,). Missing joints hold their last seen position in `data` (drawn as ghosts);
     `recon` has the reconstruction there where one was made."""

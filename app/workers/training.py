@@ -68,9 +68,22 @@ class RunOptions:
 
     def args(self, resume: bool = False, overwrite: bool = False) -> list[str]:
         """Arguments after `python -m dcmae_core.train`."""
-        a = [self.stage, "--preset", self.preset, "--data", self.data, "--out", self.out,
-             "--epochs", str(self.epochs), "--set", f"train.batch_size={self.batch_size}",
-             "--device", self.device, "--jsonl"]
+        a = [
+            self.stage,
+            "--preset",
+            self.preset,
+            "--data",
+            self.data,
+            "--out",
+            self.out,
+            "--epochs",
+            str(self.epochs),
+            "--set",
+            f"train.batch_size={self.batch_size}",
+            "--device",
+            self.device,
+            "--jsonl",
+        ]
         if self.stage == "finetune":
             if self.pretrained:
                 a += ["--pretrained", self.pretrained]

@@ -62,6 +62,8 @@ def os_error_message(exc: OSError) -> str:
     """One line for a failure of the system (a full disk, no permission) instead of a traceback."""
     where = f" ({exc.filename})" if exc.filename else ""
     if exc.errno == errno.ENOSPC:
-        return (f"the disk is full{where}: free some space and run the same command again (prepare, the "
-                f"importers and --resume continue where they stopped)")
+        return (
+            f"the disk is full{where}: free some space and run the same command again (prepare, the "
+            f"importers and --resume continue where they stopped)"
+        )
     return f"{exc.strerror or exc}{where}"

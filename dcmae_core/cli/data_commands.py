@@ -22,9 +22,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser(
-        "convert", help="write the preprocessed (M, T, V, C) float32 array of a .skeleton file"
-    )
+    p = sub.add_parser("convert", help="write the preprocessed (M, T, V, C) float32 array of a .skeleton file")
     p.add_argument("file", help="path to a .skeleton file")
     p.add_argument("-o", "--out", required=True, help="output .npy path")
     p.add_argument("--copy-single-actor", action="store_true", help="copy actor 1 into an empty second slot")
@@ -35,37 +33,30 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="cache folder to create or resume")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
     p.add_argument("--copy-single-actor", action="store_true", help="copy actor 1 into an empty second slot")
-    p.add_argument(
-        "--all-classes", action="store_true", help="all 60/120 NTU classes even if some are absent"
-    )
+    p.add_argument("--all-classes", action="store_true", help="all 60/120 NTU classes even if some are absent")
     p.add_argument("--jsonl", action="store_true", help="progress as JSON lines on stdout (no progress bar)")
     p.set_defaults(func=cmd_prepare)
 
-    p = sub.add_parser(
-        "import-npz", help="import the field's preprocessed .npz (x_train/y_train/x_test/y_test)"
-    )
+    p = sub.add_parser("import-npz", help="import the field's preprocessed .npz (x_train/y_train/x_test/y_test)")
     p.add_argument("file", help="the .npz file")
     p.add_argument("--out", required=True, help="cache folder to create or resume")
-    p.add_argument(
-        "--num-persons", type=int, default=None, help="persons per frame (default 2, or from --layout)"
-    )
+    p.add_argument("--num-persons", type=int, default=None, help="persons per frame (default 2, or from --layout)")
     p.add_argument("--channels", type=int, default=3, help="coordinates per joint (default 3)")
-    p.add_argument(
-        "--layout", default=None, help="layout.json giving joint names and parents (default: by V)"
-    )
+    p.add_argument("--layout", default=None, help="layout.json giving joint names and parents (default: by V)")
     p.add_argument("--class-names", default=None, help="text file, one class name per line")
     p.set_defaults(func=cmd_import_npz)
 
-    p = sub.add_parser(
-        "import-generic", help="import a generic skeleton dataset folder (docs/data_formats.md)"
-    )
+    p = sub.add_parser("import-generic", help="import a generic skeleton dataset folder (docs/data_formats.md)")
     p.add_argument("folder", help="folder with layout.json, samples.csv and .npy files")
     p.add_argument("--out", required=True, help="cache folder to create or resume")
     p.add_argument("--test-ratio", type=float, default=0.2, help="test share when samples.csv has no split")
     p.add_argument("--seed", type=int, default=0, help="seed of that split draw")
     p.add_argument("--no-centre", action="store_true", help="keep the coordinates as they are")
-    p.add_argument("--allow-outside", action="store_true",
-                   help="accept sample files outside the dataset folder (refused by default)")
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="accept sample files outside the dataset folder (refused by default)",
+    )
     p.set_defaults(func=cmd_import_generic)
 
     for command, what in (
@@ -173,8 +164,16 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         all_classes=args.all_classes, progress=not jsonl, on_sample=on_sample,
     )  # fmt: skip
     if jsonl:
-        emit({"event": "end", "out": str(res.root), "dataset": res.dataset, "samples": res.num_samples,
-              "skipped": res.num_failed, "excluded": res.num_excluded})
+        emit(
+            {
+                "event": "end",
+                "out": str(res.root),
+                "dataset": res.dataset,
+                "samples": res.num_samples,
+                "skipped": res.num_failed,
+                "excluded": res.num_excluded,
+            }
+        )
     log.info(
         "%s cache at %s: %d samples, %d bad file(s) skipped, %d excluded by the official lists",
         res.dataset, res.root, res.num_samples, res.num_failed, res.num_excluded,
@@ -200,8 +199,14 @@ def cmd_import_npz(args: argparse.Namespace) -> int:
 def cmd_import_generic(args: argparse.Namespace) -> int:
     from dcmae_core.data.importers import import_generic
 
-    meta = import_generic(args.folder, args.out, args.test_ratio, args.seed, centre_data=not args.no_centre,
-                          allow_outside=args.allow_outside)
+    meta = import_generic(
+        args.folder,
+        args.out,
+        args.test_ratio,
+        args.seed,
+        centre_data=not args.no_centre,
+        allow_outside=args.allow_outside,
+    )
     log.info("cache at %s: %d samples, %d skipped", args.out, meta["num_samples"], meta["num_failed"])
     return 0
 
@@ -227,6 +232,8 @@ def cmd_merge_caches(args: argparse.Namespace) -> int:
     split = np.load(Path(args.out) / "index.npy")["split"]
     counts = [int((split == 0).sum()), int((split == 1).sum())]
     parts = ", ".join(f"{s['name']} {s['num_classes']} from label {s['first_label']}" for s in meta["sources"])
-    print(f"{args.out}: {meta['num_samples']} samples (train {counts[0]}, test {counts[1]}), "
-          f"{len(meta['class_names'])} classes ({parts})")
+    print(
+        f"{args.out}: {meta['num_samples']} samples (train {counts[0]}, test {counts[1]}), "
+        f"{len(meta['class_names'])} classes ({parts})"
+    )
     return 0

@@ -18,8 +18,9 @@ def cmd_live(args: argparse.Namespace) -> int:
         raise ValueError(f"--seconds must be positive, got {args.seconds}")
     predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device or "auto")
     source = open_source(args.source)
-    rec = OnlineRecognizer(predictor, window=args.window, stride=args.stride, reconstruct=not args.no_reconstruct,
-                           layout=source.layout)
+    rec = OnlineRecognizer(
+        predictor, window=args.window, stride=args.stride, reconstruct=not args.no_reconstruct, layout=source.layout
+    )
     recorder = Recorder() if args.record else None
     source.open()
     log.info("%s; window %d frames, stride %d", source.status, rec.window, rec.stride)
@@ -40,8 +41,9 @@ def cmd_live(args: argparse.Namespace) -> int:
                     print(json.dumps(line), flush=True)
                 else:
                     best = res.top5[0] if res.top5 else ("-", 0.0)
-                    print(f"frame {res.index:6d}  {best[0]:<36s} {100 * best[1]:5.1f} %  filled {res.filled}",
-                          flush=True)
+                    print(
+                        f"frame {res.index:6d}  {best[0]:<36s} {100 * best[1]:5.1f} %  filled {res.filled}", flush=True
+                    )
             if source.status != last_status:
                 last_status = source.status
                 log.info("%s", source.status)
@@ -76,8 +78,12 @@ def cmd_live_streams(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("live", help="online recognition of a live skeleton stream (one line per window)")
-    p.add_argument("--source", required=True, help="lsl:NAME (an LSL Mocap stream), replay:FILE.skeleton "
-                                                   "(played at 30 fps) or webcam[:INDEX] (needs mediapipe)")
+    p.add_argument(
+        "--source",
+        required=True,
+        help="lsl:NAME (an LSL Mocap stream), replay:FILE.skeleton "
+        "(played at 30 fps) or webcam[:INDEX] (needs mediapipe)",
+    )
     p.add_argument("--checkpoint", help="finetuned checkpoint (default: the bundled demo checkpoint)")
     p.add_argument("--seconds", type=float, default=10.0, help="stop after this many seconds (default 10)")
     p.add_argument("--stride", type=int, default=15, help="frames between two recognitions (default 15)")

@@ -19,21 +19,31 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=2, help="timed repetitions (median); one warm-up before")
     p.add_argument("--joints", type=int, default=25, help="joints V (default NTU-25)")
     p.add_argument("--num-classes", type=int, default=60, help="classes of the linear head")
-    p.add_argument("--compile", nargs="?", const="blocks", default="off", choices=["off", "blocks", "full"],
-                   help="torch.compile as train.compile_mode does: each block (blocks, the default of a bare "
-                        "--compile) or encoder and decoder whole (full); the first two steps are timed apart")
+    p.add_argument(
+        "--compile",
+        nargs="?",
+        const="blocks",
+        default="off",
+        choices=["off", "blocks", "full"],
+        help="torch.compile as train.compile_mode does: each block (blocks, the default of a bare "
+        "--compile) or encoder and decoder whole (full); the first two steps are timed apart",
+    )
     p.add_argument("--no-speed", action="store_true", help="count parameters and GMAC only")
     p.set_defaults(func=run_profile)
 
-    p = sub.add_parser("slim-checkpoint",
-                       help="a checkpoint to ship: weights and what describes them, no optimiser state")
+    p = sub.add_parser(
+        "slim-checkpoint", help="a checkpoint to ship: weights and what describes them, no optimiser state"
+    )
     p.add_argument("src", help="finetuned (or pretraining) checkpoint, e.g. RUN/best.pt")
     p.add_argument("dst", help="output .pt")
-    p.add_argument("--about", default="", help="one line in plain words: what the model learnt from; the app "
-                                                "shows it")
-    p.add_argument("--fill-gate", type=float, default=None,
-                   help="frames: keep interpolation for gaps visible on both sides within this distance (the "
-                        "figure bench/calibrate_fill_gate.py measures on training data); 0 = model everywhere")
+    p.add_argument("--about", default="", help="one line in plain words: what the model learnt from; the app shows it")
+    p.add_argument(
+        "--fill-gate",
+        type=float,
+        default=None,
+        help="frames: keep interpolation for gaps visible on both sides within this distance (the "
+        "figure bench/calibrate_fill_gate.py measures on training data); 0 = model everywhere",
+    )
     p.set_defaults(func=run_slim)
 
 
@@ -45,8 +55,13 @@ def run_slim(args: argparse.Namespace) -> int:
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     if args.fill_gate is not None and args.fill_gate < 0:
         raise ValueError("--fill-gate must be 0 or more frames")
-    out = slim_checkpoint(Path(args.src), Path(args.dst), "python -m dcmae_core.train " + " ".join(sys.argv[1:]),
-                          about=args.about, fill_gate=args.fill_gate)
+    out = slim_checkpoint(
+        Path(args.src),
+        Path(args.dst),
+        "python -m dcmae_core.train " + " ".join(sys.argv[1:]),
+        about=args.about,
+        fill_gate=args.fill_gate,
+    )
     print(f"wrote {out} ({Path(out).stat().st_size / 2**20:.1f} MiB)")
     return 0
 
@@ -62,8 +77,10 @@ def _human(r: dict) -> str:
     ]
     if "ops" in r:
         o = r["ops"]["pretrain_step"]
-        lines.append(f"ops      pretraining step (forward + backward): {o['kernels']} kernels, {o['top_level']} "
-                     f"top-level aten calls, {o['autograd_nodes']} autograd nodes   [CPU profiler; profiling.py]")
+        lines.append(
+            f"ops      pretraining step (forward + backward): {o['kernels']} kernels, {o['top_level']} "
+            f"top-level aten calls, {o['autograd_nodes']} autograd nodes   [CPU profiler; profiling.py]"
+        )
     if "pretrain" in r:
         mc, pre, inf, app = r["machine"], r["pretrain"], r["inference"], r["app_case"]
         mm = max(mc["matmul_fp32_gmacs_before"], mc["matmul_fp32_gmacs_after"])
@@ -87,9 +104,16 @@ def run_profile(args: argparse.Namespace) -> int:
     if args.batch < 1 or args.repeats < 1 or args.joints < 1 or args.num_classes < 1:
         raise ValueError("--batch, --repeats, --joints and --num-classes must be at least 1")
     cfg = config_from_args(args)
-    result = profile_model(cfg, num_joints=args.joints, num_classes=args.num_classes, device=args.device,
-                           batch=args.batch, repeats=args.repeats, compile=args.compile,
-                           speed=not args.no_speed)
+    result = profile_model(
+        cfg,
+        num_joints=args.joints,
+        num_classes=args.num_classes,
+        device=args.device,
+        batch=args.batch,
+        repeats=args.repeats,
+        compile=args.compile,
+        speed=not args.no_speed,
+    )
     result["preset"] = args.preset
     result["overrides"] = args.overrides
     sys.stdout.write(json.dumps(result) + "\n" if args.json else _human(result))

@@ -23,8 +23,11 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="prepared dataset folder (sets data.root)")
     p.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoints, tb/)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the run already in --out (its checkpoints, metrics and events are deleted)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (its checkpoints, metrics and events are deleted)",
+    )
     p.add_argument("--jsonl", action="store_true", help="also print each metrics line as JSON on stdout")
     p.add_argument("--epochs", type=int, help="shortcut for train.pretrain_epochs / train.finetune_epochs")
     p.add_argument("--device", help="shortcut for train.device (auto, cpu, cuda, cuda:1)")
@@ -47,8 +50,7 @@ def _cfg(args: argparse.Namespace, stage: str):
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from dcmae_core.stages import run_pretrain
 
-    res = run_pretrain(_cfg(args, "pretrain"), args.out, resume=args.resume, jsonl=args.jsonl,
-                       overwrite=args.overwrite)
+    res = run_pretrain(_cfg(args, "pretrain"), args.out, resume=args.resume, jsonl=args.jsonl, overwrite=args.overwrite)
     log.info("pretraining %s: %s", "finished" if res["finished"] else "stopped", args.out)
     return 0 if res["finished"] else EXIT_STOPPED
 
@@ -56,10 +58,20 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     from dcmae_core.stages import run_finetune
 
-    res = run_finetune(_cfg(args, "finetune"), args.out, pretrained=args.pretrained, resume=args.resume,
-                       jsonl=args.jsonl, overwrite=args.overwrite)
-    log.info("finetuning %s: best top-1 %.4f, run %s", "finished" if res["finished"] else "stopped",
-             res["state"]["best"], args.out)
+    res = run_finetune(
+        _cfg(args, "finetune"),
+        args.out,
+        pretrained=args.pretrained,
+        resume=args.resume,
+        jsonl=args.jsonl,
+        overwrite=args.overwrite,
+    )
+    log.info(
+        "finetuning %s: best top-1 %.4f, run %s",
+        "finished" if res["finished"] else "stopped",
+        res["state"]["best"],
+        args.out,
+    )
     return 0 if res["finished"] else EXIT_STOPPED
 
 
@@ -76,13 +88,18 @@ def _occlusions(text: str | None) -> list:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from dcmae_core.evaluation import evaluate_checkpoint
 
-    res = evaluate_checkpoint(args.checkpoint, data_root=args.data, occlusion=_occlusions(args.occlusion),
-                              seed=args.seed, device=args.device or "auto", split=args.split)
+    res = evaluate_checkpoint(
+        args.checkpoint,
+        data_root=args.data,
+        occlusion=_occlusions(args.occlusion),
+        seed=args.seed,
+        device=args.device or "auto",
+        split=args.split,
+    )
     if args.json:
         print(json.dumps(res))
         return 0
-    print(f"checkpoint {res['checkpoint']}  data {res['data']}  split {res['split']}  "
-          f"samples {res['full']['count']}")
+    print(f"checkpoint {res['checkpoint']}  data {res['data']}  split {res['split']}  samples {res['full']['count']}")
     print(f"full:   top-1 {100 * res['full']['top1']:.2f} %   top-5 {100 * res['full']['top5']:.2f} %")
     for key, arms in res.items():
         if not key.startswith("occlusion_"):
@@ -138,22 +155,37 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.file} is a Kinect-v1 file: write the result as .npy (M, T, V, C), not {out.name}")
     removed = parse_mask_spec(args.mask, present, layout, seed=args.seed, x=data[..., :3])
     if not removed.any():
-        raise ValueError(f"the mask {args.mask!r} removes no joint of {args.file} (no person present where it "
-                         f"applies); nothing to reconstruct")
-    filled = pred.reconstruct(data, removed, method=args.method, num_steps=args.steps, seed=args.seed,
-                              layout=layout)
+        raise ValueError(
+            f"the mask {args.mask!r} removes no joint of {args.file} (no person present where it "
+            f"applies); nothing to reconstruct"
+        )
+    filled = pred.reconstruct(data, removed, method=args.method, num_steps=args.steps, seed=args.seed, layout=layout)
     if out.suffix == ".npy":
         np.save(out, filled.astype(np.float32))
     else:
-        about = {"method": args.method, "mask": args.mask, "seed": args.seed,
-                 "checkpoint": None if args.method == "interpolate" else str(args.checkpoint or "bundled")}
+        about = {
+            "method": args.method,
+            "mask": args.mask,
+            "seed": args.seed,
+            "checkpoint": None if args.method == "interpolate" else str(args.checkpoint or "bundled"),
+        }
         write_filled_file(out, ntu[0], ntu[1], filled, removed, about, list(layout.joint_names))
     if args.save_mask:
-        Path(args.save_mask).write_text(json.dumps({"spec": args.mask, "seed": args.seed,
-                                                    "shape": list(removed.shape),
-                                                    "removed": np.argwhere(removed).tolist()}))
-    print(f"reconstructed {int(removed.sum())} joint positions in {data.shape[1]} frames ({METHODS[args.method]}) "
-          f"-> {out}", file=sys.stderr)
+        Path(args.save_mask).write_text(
+            json.dumps(
+                {
+                    "spec": args.mask,
+                    "seed": args.seed,
+                    "shape": list(removed.shape),
+                    "removed": np.argwhere(removed).tolist(),
+                }
+            )
+        )
+    print(
+        f"reconstructed {int(removed.sum())} joint positions in {data.shape[1]} frames ({METHODS[args.method]}) "
+        f"-> {out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -195,8 +227,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from dcmae_core.experiments import SweepStopped
 
     try:
-        report = run_demo(args.out, preset=args.preset, count=args.count, seed=args.seed, overrides=args.overrides,
-                          jsonl=args.jsonl, install=args.install_checkpoint, command=_command_line(args))
+        report = run_demo(
+            args.out,
+            preset=args.preset,
+            count=args.count,
+            seed=args.seed,
+            overrides=args.overrides,
+            jsonl=args.jsonl,
+            install=args.install_checkpoint,
+            command=_command_line(args),
+        )
     except SweepStopped as exc:
         print(f"stopped: {exc}", file=sys.stderr)
         return EXIT_STOPPED
@@ -211,8 +251,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("finetune", help="encoder + linear head on labels (--labels 0.05 for few-label)")
     _run_args(p)
-    p.add_argument("--pretrained", help="pretraining checkpoint (e.g. RUN/last.pt), or a finetuned one to go on "
-                                        "from (its encoder; its head when the classes match); omit: from scratch")
+    p.add_argument(
+        "--pretrained",
+        help="pretraining checkpoint (e.g. RUN/last.pt), or a finetuned one to go on "
+        "from (its encoder; its head when the classes match); omit: from scratch",
+    )
     p.add_argument("--labels", type=float, help="share of training labels used (sets data.label_ratio)")
     p.set_defaults(func=cmd_finetune)
 
@@ -220,28 +263,39 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, help="finetuned checkpoint (RUN/best.pt)")
     p.add_argument("--data", help="prepared dataset folder (default: the one the checkpoint was trained on)")
     p.add_argument("--split", help="xsub, xview or xset (default: the checkpoint's)")
-    p.add_argument("--occlusion", help="missing-joint ratios and/or occlusion patterns, comma-separated, e.g. "
-                                       "0.05,0.10 or limb_span,lower_body,random:0.1 (a bare number R is random:R; "
-                                       "docs/occlusion.md); each gets encoder only vs REC vs interpolation")
+    p.add_argument(
+        "--occlusion",
+        help="missing-joint ratios and/or occlusion patterns, comma-separated, e.g. "
+        "0.05,0.10 or limb_span,lower_body,random:0.1 (a bare number R is random:R; "
+        "docs/occlusion.md); each gets encoder only vs REC vs interpolation",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the occlusion masks")
     p.add_argument("--device", help="auto, cpu, cuda")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("reconstruct", help="fill masked joints of a .skeleton file and write it back")
-    p.add_argument("file", help="NTU .skeleton file, or a Kinect-v1 file: NW-UCLA .json, UTD-MHAD .mat, "
-                               "Kinder-Gator .csv")
+    p.add_argument(
+        "file", help="NTU .skeleton file, or a Kinect-v1 file: NW-UCLA .json, UTD-MHAD .mat, Kinder-Gator .csv"
+    )
     p.add_argument("-o", "--output", required=True, help="output .skeleton (same frames) or .npy (M, T, V, C)")
-    p.add_argument("--mask", default="occlusion:0.1",
-                   help="mask spec: occlusion:R | random:MT,MJ | part:NAME[,NAME] | joints:J,.. | frames:A-B | "
-                        "person:P | an occlusion pattern (random:R, limb_span[:A-B], frame_burst[:K,A-B], limb_clip, "
-                        "lower_body, person_part; docs/occlusion.md), combined with ';' "
-                        "(default: occlusion:0.1, the missing-joint protocol)")
+    p.add_argument(
+        "--mask",
+        default="occlusion:0.1",
+        help="mask spec: occlusion:R | random:MT,MJ | part:NAME[,NAME] | joints:J,.. | frames:A-B | "
+        "person:P | an occlusion pattern (random:R, limb_span[:A-B], frame_burst[:K,A-B], limb_clip, "
+        "lower_body, person_part; docs/occlusion.md), combined with ';' "
+        "(default: occlusion:0.1, the missing-joint protocol)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of random masks and of the diffusion noise")
-    p.add_argument("--method", choices=list(METHODS), default="one_step",
-                   help="one_step: the model's x0 prediction from t=T (the paper's REC; with a checkpoint built on "
-                        "interpolation it corrects interpolation); iterative: DDPM sampling; interpolate: linear "
-                        "interpolation in time, no model")
+    p.add_argument(
+        "--method",
+        choices=list(METHODS),
+        default="one_step",
+        help="one_step: the model's x0 prediction from t=T (the paper's REC; with a checkpoint built on "
+        "interpolation it corrects interpolation); iterative: DDPM sampling; interpolate: linear "
+        "interpolation in time, no model",
+    )
     p.add_argument("--steps", type=int, default=50, help="sampling steps of --method iterative")
     p.add_argument("--save-mask", help="also write the mask as JSON here")
     p.add_argument("--checkpoint", help="checkpoint (default: the bundled demo checkpoint)")
@@ -249,8 +303,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_reconstruct)
 
     p = sub.add_parser("classify", help="top-5 actions of a .skeleton file")
-    p.add_argument("file", help="NTU .skeleton file, or a Kinect-v1 file: NW-UCLA .json, UTD-MHAD .mat, "
-                               "Kinder-Gator .csv")
+    p.add_argument(
+        "file", help="NTU .skeleton file, or a Kinect-v1 file: NW-UCLA .json, UTD-MHAD .mat, Kinder-Gator .csv"
+    )
     p.add_argument("--checkpoint", help="checkpoint (default: the bundled demo checkpoint)")
     p.add_argument("--device", help="auto, cpu, cuda")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -264,13 +319,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jsonl", action="store_true", help="print metrics lines as JSON on stdout")
     p.set_defaults(func=cmd_experiment)
 
-    p = sub.add_parser("demo", help="end to end on the project's corpus: generate, prepare, pretrain, finetune, "
-                                    "evaluate, report")
+    p = sub.add_parser(
+        "demo", help="end to end on the project's corpus: generate, prepare, pretrain, finetune, evaluate, report"
+    )
     add_config_args(p, default_preset="demo")
     p.add_argument("--out", default="runs/demo", help="demo folder (resumable; default runs/demo)")
     p.add_argument("--count", type=int, default=1200, help="sequences to generate (default 1200)")
     p.add_argument("--seed", type=int, default=0, help="corpus seed")
     p.add_argument("--jsonl", action="store_true", help="print metrics lines as JSON on stdout")
-    p.add_argument("--install-checkpoint",
-                   help="also copy the demo checkpoint here (dcmae_core/resources/checkpoints/dcmae_demo.pt)")
+    p.add_argument(
+        "--install-checkpoint",
+        help="also copy the demo checkpoint here (dcmae_core/resources/checkpoints/dcmae_demo.pt)",
+    )
     p.set_defaults(func=cmd_demo)

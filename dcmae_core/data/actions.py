@@ -31,10 +31,7 @@ class SampleName:
                 raise ValueError(f"sample name field {field_name} must be an int in 1..999, got {value!r}")
 
     def __str__(self) -> str:
-        return (
-            f"S{self.setup:03d}C{self.camera:03d}P{self.performer:03d}"
-            f"R{self.replication:03d}A{self.action:03d}"
-        )
+        return f"S{self.setup:03d}C{self.camera:03d}P{self.performer:03d}R{self.replication:03d}A{self.action:03d}"
 
 
 def parse_sample_name(name_or_path: str | os.PathLike[str]) -> SampleName:

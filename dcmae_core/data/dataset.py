@@ -67,9 +67,7 @@ class SkeletonCache:
         if self._mm is None:
             size = (self.root / "data.bin").stat().st_size
             self._mm = (
-                np.memmap(self.root / "data.bin", dtype=np.float32, mode="r")
-                if size
-                else np.zeros(0, np.float32)
+                np.memmap(self.root / "data.bin", dtype=np.float32, mode="r") if size else np.zeros(0, np.float32)
             )
         return self._mm
 
@@ -104,9 +102,7 @@ class SkeletonCache:
         """(mean (C,), std (C,)) float32 over the training samples of the split."""
         key = self._split_key(split)
         if key not in self.meta["stats"]:
-            raise ValueError(
-                f"{self.root}: no statistics for split {split!r}; has {', '.join(self.meta['stats'])}"
-            )
+            raise ValueError(f"{self.root}: no statistics for split {split!r}; has {', '.join(self.meta['stats'])}")
         st = self.meta["stats"][key]
         return np.asarray(st["mean"], np.float32), np.asarray(st["std"], np.float32)
 

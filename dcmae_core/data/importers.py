@@ -60,9 +60,7 @@ def _iter_npz_rows(path: Path, key: str, chunk: int = 256) -> Iterator[np.ndarra
             else:
                 shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
             if fortran or dtype.hasobject or len(shape) < 2:
-                raise ValueError(
-                    f"{path}: {key} must be a C-order numeric array (N, ...), got {shape} {dtype}"
-                )
+                raise ValueError(f"{path}: {key} must be a C-order numeric array (N, ...), got {shape} {dtype}")
             row = int(np.prod(shape[1:]))
             for start in range(0, shape[0], chunk):
                 n = min(chunk, shape[0] - start)
@@ -86,9 +84,7 @@ def row_to_sample(row: np.ndarray, m: int, v: int, channels: int) -> tuple[np.nd
 def _npz_shape(path: Path, key: str) -> tuple[int, ...]:
     with zipfile.ZipFile(path) as zf, zf.open(f"{key}.npy") as fh:
         version = np.lib.format.read_magic(fh)
-        reader = (
-            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        )
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         return tuple(reader(fh)[0])
 
 
@@ -98,8 +94,7 @@ MAX_CLASSES = 100_000  # a label beyond this is a mistake in the data, not a cla
 def class_count(max_label: int, where: str) -> int:
     """K = max_label + 1, refused at once when absurd (a label of 100000000 would build 10^8 class names)."""
     if max_label >= MAX_CLASSES:
-        raise ValueError(f"{where}: label {max_label} is beyond {MAX_CLASSES - 1}; labels are class indices "
-                         f"0..K-1")
+        raise ValueError(f"{where}: label {max_label} is beyond {MAX_CLASSES - 1}; labels are class indices 0..K-1")
     return max_label + 1
 
 
@@ -107,16 +102,9 @@ def _labels(y: np.ndarray, where: str) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim == 2:
         return y.argmax(axis=1).astype(np.int64)  # one-hot (N, K)
-    if (
-        y.ndim == 1
-        and np.issubdtype(y.dtype, np.number)
-        and np.all(y == np.round(y))
-        and y.min(initial=0) >= 0
-    ):
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.number) and np.all(y == np.round(y)) and y.min(initial=0) >= 0:
         return y.astype(np.int64)
-    raise ValueError(
-        f"{where}: labels must be one-hot (N, K) or non-negative integers (N,), got {y.shape} {y.dtype}"
-    )
+    raise ValueError(f"{where}: labels must be one-hot (N, K) or non-negative integers (N,), got {y.shape} {y.dtype}")
 
 
 def import_npz(
@@ -152,9 +140,7 @@ def import_npz(
         m = num_persons or 2
         v = feat // (m * channels)
     if m < 1 or m * v * channels != feat:
-        raise ValueError(
-            f"{path}: {feat} values per frame do not split into M x V x C = {m} x {v} x {channels}"
-        )
+        raise ValueError(f"{path}: {feat} values per frame do not split into M x V x C = {m} x {v} x {channels}")
     layout = layout or (NTU25 if v == 25 else generic_layout(v))
     k = class_count(int(max(y.max(initial=-1) for y in ys.values())), f"{path}: y_train/y_test")
     if npz["y_train"].ndim == 2:
@@ -214,8 +200,10 @@ def _sample_file(folder: Path, file: str, where: str, allow_outside: bool) -> Pa
     """The .npy a samples.csv row names; inside `folder` unless `allow_outside`."""
     path = folder / file
     if not allow_outside and not path.resolve().is_relative_to(folder.resolve()):
-        raise ValueError(f"{where}: {file!r} lies outside the dataset folder {folder}; move it in, or pass "
-                         f"--allow-outside if that is intended")
+        raise ValueError(
+            f"{where}: {file!r} lies outside the dataset folder {folder}; move it in, or pass "
+            f"--allow-outside if that is intended"
+        )
     return path
 
 
@@ -242,7 +230,11 @@ def sample_key(row: dict, file: str) -> str:
 
 
 def import_generic(
-    folder: str | Path, out: str | Path, test_ratio: float = 0.2, seed: int = 0, centre_data: bool = True,
+    folder: str | Path,
+    out: str | Path,
+    test_ratio: float = 0.2,
+    seed: int = 0,
+    centre_data: bool = True,
     allow_outside: bool = False,
 ) -> dict:
     """Import the generic format (docs/data_formats.md) from `folder` into a cache at `out`.
@@ -290,9 +282,7 @@ def import_generic(
     if v != layout.num_joints:
         raise ValueError(f"{folder}: the data has V = {v} joints but layout.json names {layout.num_joints}")
     if "split" in rows[0] and all(r.get("split") for r in rows):
-        split = [
-            _split_value(r["split"], f"{folder}/samples.csv line {n}") for n, r in enumerate(rows, start=2)
-        ]
+        split = [_split_value(r["split"], f"{folder}/samples.csv line {n}") for n, r in enumerate(rows, start=2)]
     else:
         draw = np.random.default_rng(seed).random(len(rows))
         split = [int(d < test_ratio) for d in draw]
@@ -319,9 +309,7 @@ def import_generic(
         except (ValueError, OSError) as exc:
             log.error("skipping %s: %s", path, exc)
             writer.add_failure(name, str(exc))
-    meta = writer.finalize(
-        "generic", layout, list(range(len(names))), names, STORED, extra={"source": str(folder)}
-    )
+    meta = writer.finalize("generic", layout, list(range(len(names))), names, STORED, extra={"source": str(folder)})
     _report(meta)
     return meta
 
@@ -345,8 +333,9 @@ def npz_summary(path: str | Path) -> dict[str, np.ndarray]:
     return out
 
 
-def npz_sample(path: str | Path, key: str, i: int, num_persons: int = 2,
-               channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def npz_sample(
+    path: str | Path, key: str, i: int, num_persons: int = 2, channels: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """Row i of `key` in the field's .npz as (M, T, V, C) float32 with padding frames trimmed, and (M, T) present.
 
     Reads only that row (seeks inside the archive; a compressed member is decompressed up to it)."""

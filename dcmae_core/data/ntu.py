@@ -41,11 +41,22 @@ from dcmae_core.data.ntu_write import skeleton_from_arrays, write_skeleton
 from dcmae_core.data.textnum import TokenError, TokenTable, tokenize
 
 __all__ = [
-    "ACTION_NAMES", "Body", "SampleName", "Skeleton", "SkeletonFormatError", "action_name", "is_two_person",
-    "parse_sample_name", "parse_skeleton", "read_skeleton", "skeleton_from_arrays", "write_skeleton",
+    "ACTION_NAMES",
+    "Body",
+    "SampleName",
+    "Skeleton",
+    "SkeletonFormatError",
+    "action_name",
+    "is_two_person",
+    "parse_sample_name",
+    "parse_skeleton",
+    "read_skeleton",
+    "skeleton_from_arrays",
+    "write_skeleton",
 ]
 
 log = logging.getLogger(__name__)
+
 
 def read_skeleton(path: str | os.PathLike[str]) -> Skeleton:
     """Read a whole `.skeleton` file (LF or CRLF). Any problem raises SkeletonFormatError."""
@@ -136,18 +147,22 @@ class _Parser:
                 i += 1
                 for b in range(nb):
                     if i > last or counts[i] != INFO_TOKENS:
-                        raise self.error(i, f"expected body {b + 1} of frame {f + 1}: an info line of "
-                                         f"{INFO_TOKENS} values (bodyID + {', '.join(INFO_FIELDS)}), "
-                                         + (f"found {counts[i]}" if i <= last else
-                                            f"but the file is truncated at line {last + 1}"))
-                    v = self.count(i + 1, 1, MAX_JOINTS, "the joint count of body %d in frame %d",
-                                   b + 1, f + 1)
+                        raise self.error(
+                            i,
+                            f"expected body {b + 1} of frame {f + 1}: an info line of "
+                            f"{INFO_TOKENS} values (bodyID + {', '.join(INFO_FIELDS)}), "
+                            + (f"found {counts[i]}" if i <= last else f"but the file is truncated at line {last + 1}"),
+                        )
+                    v = self.count(i + 1, 1, MAX_JOINTS, "the joint count of body %d in frame %d", b + 1, f + 1)
                     if num_joints and v != num_joints:
                         raise self.error(i + 1, f"joint count {v} differs from the file's {num_joints}")
                     num_joints = v
                     if i + 1 + v > last:
-                        raise self.error(last + 1, f"file is truncated: frame {f + 1} needs {v} joint lines "
-                                         f"from line {i + 3}, the file ends at line {last + 1}")
+                        raise self.error(
+                            last + 1,
+                            f"file is truncated: frame {f + 1} needs {v} joint lines "
+                            f"from line {i + 3}, the file ends at line {last + 1}",
+                        )
                     blocks.append(i)
                     frames.append(f)
                     i += 2 + v
@@ -171,8 +186,11 @@ class _Parser:
         if not bad.any():
             return None
         i = int(lines[np.argmax(bad)])
-        return self.error(i, f"expected a joint line of {JOINT_TOKENS} values (x y z depthX depthY colorX "
-                          f"colorY orientationW X Y Z trackingState), found {self.counts[i]}")
+        return self.error(
+            i,
+            f"expected a joint line of {JOINT_TOKENS} values (x y z depthX depthY colorX "
+            f"colorY orientationW X Y Z trackingState), found {self.counts[i]}",
+        )
 
     def build(self, num_frames: int, blocks: np.ndarray, frames: np.ndarray, v: int) -> Skeleton:
         if blocks.size == 0:
@@ -186,19 +204,23 @@ class _Parser:
         ints = info[:, INFO_INT_COLS]  # (B, 7)
         bad = (ints != np.round(ints)).any(axis=1)
         if bad.any():
-            raise self.error(int(blocks[np.argmax(bad)]),
-                             "integer body info field (clippedEdges, hand states/confidences, isRestricted, "
-                             "trackingState) holds a fraction")
+            raise self.error(
+                int(blocks[np.argmax(bad)]),
+                "integer body info field (clippedEdges, hand states/confidences, isRestricted, "
+                "trackingState) holds a fraction",
+            )
         state = joints[:, :, 11]  # (B, V)
         bad = (state != 0) & (state != 1) & (state != 2)
         if bad.any():
             b, j = np.unravel_index(int(np.argmax(bad)), bad.shape)
-            raise self.error(int(blocks[b]) + 2 + int(j),
-                             f"joint trackingState must be 0, 1 or 2, found {state[b, j]!r}")
+            raise self.error(
+                int(blocks[b]) + 2 + int(j), f"joint trackingState must be 0, 1 or 2, found {state[b, j]!r}"
+            )
 
         data = self.data
-        toks = [data[a:b] for a, b in zip(self.t.starts[info_tok].tolist(), self.t.ends[info_tok].tolist(),
-                                          strict=True)]  # (B,) bodyID texts
+        toks = [
+            data[a:b] for a, b in zip(self.t.starts[info_tok].tolist(), self.t.ends[info_tok].tolist(), strict=True)
+        ]  # (B,) bodyID texts
         ids: dict[int, list[int]] = {}  # body id -> its block indices, in order of first appearance
         by_text: dict[bytes, list[int]] = {}
         for n, tok in enumerate(toks):
@@ -206,8 +228,9 @@ class _Parser:
         for tok, sel_list in by_text.items():
             body_id = int(tok) if tok.isdigit() else -1
             if not 0 <= body_id < MAX_BODY_ID:
-                raise self.error(int(blocks[sel_list[0]]),
-                                 f"bodyID must be an unsigned 64-bit integer, found {tok.decode()!r}")
+                raise self.error(
+                    int(blocks[sel_list[0]]), f"bodyID must be an unsigned 64-bit integer, found {tok.decode()!r}"
+                )
             ids.setdefault(body_id, []).extend(sel_list)  # '007' and '7' are the same body
         for sel_list in ids.values():
             sel_list.sort()
@@ -218,17 +241,20 @@ class _Parser:
             f = frames[sel]
             dup = np.flatnonzero(np.diff(f) == 0)
             if dup.size:
-                raise self.error(int(blocks[sel[dup[0] + 1]]),
-                                 f"bodyID {body_id} appears twice in frame {int(f[dup[0]]) + 1}")
+                raise self.error(
+                    int(blocks[sel[dup[0] + 1]]), f"bodyID {body_id} appears twice in frame {int(f[dup[0]]) + 1}"
+                )
             jb = joints[sel]  # (n, V, 12)
-            bodies.append(Body(
-                body_id=body_id,
-                frames=f,
-                info=info[sel],
-                xyz=np.ascontiguousarray(jb[:, :, 0:3]),
-                depth_xy=np.ascontiguousarray(jb[:, :, 3:5]),
-                color_xy=np.ascontiguousarray(jb[:, :, 5:7]),
-                orientation=np.ascontiguousarray(jb[:, :, 7:11]),
-                tracking=jb[:, :, 11].astype(np.int8),
-            ))
+            bodies.append(
+                Body(
+                    body_id=body_id,
+                    frames=f,
+                    info=info[sel],
+                    xyz=np.ascontiguousarray(jb[:, :, 0:3]),
+                    depth_xy=np.ascontiguousarray(jb[:, :, 3:5]),
+                    color_xy=np.ascontiguousarray(jb[:, :, 5:7]),
+                    orientation=np.ascontiguousarray(jb[:, :, 7:11]),
+                    tracking=jb[:, :, 11].astype(np.int8),
+                )
+            )
         return Skeleton(num_frames=num_frames, bodies=bodies, path=self.path)

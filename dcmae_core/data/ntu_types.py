@@ -11,8 +11,15 @@ MAX_FRAMES = 100_000  # more is not a Kinect recording (NTU's longest is ~300 fr
 MAX_BODIES = 10  # per frame; Kinect v2 tracks at most 6
 MAX_JOINTS = 200  # per body
 INFO_FIELDS = (
-    "clippedEdges", "handLeftConfidence", "handLeftState", "handRightConfidence", "handRightState",
-    "isRestricted", "leanX", "leanY", "trackingState",
+    "clippedEdges",
+    "handLeftConfidence",
+    "handLeftState",
+    "handRightConfidence",
+    "handRightState",
+    "isRestricted",
+    "leanX",
+    "leanY",
+    "trackingState",
 )
 INFO_INT_COLS = np.array([0, 1, 2, 3, 4, 5, 8])  # info columns that hold integers
 INFO_TOKENS = 1 + len(INFO_FIELDS)  # bodyID + 9

@@ -52,12 +52,20 @@ def _check_skeleton(skel: Skeleton) -> None:
         n, v = f.size, np.shape(b.xyz)[1] if np.ndim(b.xyz) == 3 else -1
         if num_joints is None:
             num_joints = v
-        for field, shape in (("info", (n, len(INFO_FIELDS))), ("xyz", (n, v, 3)), ("depth_xy", (n, v, 2)),
-                             ("color_xy", (n, v, 2)), ("orientation", (n, v, 4)), ("tracking", (n, v))):
+        for field, shape in (
+            ("info", (n, len(INFO_FIELDS))),
+            ("xyz", (n, v, 3)),
+            ("depth_xy", (n, v, 2)),
+            ("color_xy", (n, v, 2)),
+            ("orientation", (n, v, 4)),
+            ("tracking", (n, v)),
+        ):
             arr = np.asarray(getattr(b, field))
             if arr.shape != shape or v != num_joints or not 1 <= v <= MAX_JOINTS:
-                raise ValueError(f"{name}: {field} has shape {arr.shape}, expected {shape} with the same "
-                                 f"joint count V (1..{MAX_JOINTS}) for every body")
+                raise ValueError(
+                    f"{name}: {field} has shape {arr.shape}, expected {shape} with the same "
+                    f"joint count V (1..{MAX_JOINTS}) for every body"
+                )
             if not np.isfinite(arr.astype(np.float64)).all():
                 raise ValueError(f"{name}: {field} holds NaN or Inf")
         ints = np.asarray(b.info, dtype=np.float64)[:, INFO_INT_COLS]
@@ -192,16 +200,18 @@ def skeleton_from_arrays(
         pts = xyz[k, frames]  # (n, V, 3)
         info = np.zeros((frames.size, len(INFO_FIELDS)))  # (n, 9)
         info[:, INFO_FIELDS.index("trackingState")] = 2
-        bodies.append(Body(
-            body_id=int(body_ids[k]),
-            frames=frames,
-            info=info,
-            xyz=pts,
-            depth_xy=_project(pts, DEPTH_CAMERA),
-            color_xy=_project(pts, COLOR_CAMERA),
-            orientation=np.zeros((frames.size, v, 4)),
-            tracking=tracking[k, frames].astype(np.int8),
-        ))
+        bodies.append(
+            Body(
+                body_id=int(body_ids[k]),
+                frames=frames,
+                info=info,
+                xyz=pts,
+                depth_xy=_project(pts, DEPTH_CAMERA),
+                color_xy=_project(pts, COLOR_CAMERA),
+                orientation=np.zeros((frames.size, v, 4)),
+                tracking=tracking[k, frames].astype(np.int8),
+            )
+        )
     skel = Skeleton(num_frames=t, bodies=bodies)
     if bodies and skel.bodies_per_frame.max() > MAX_BODIES:
         raise ValueError(f"more than {MAX_BODIES} persons in one frame")
@@ -216,8 +226,11 @@ def skeleton_from_arrays(
 def significant_digits(skel: Skeleton, most: int = 9) -> int | None:
     """The fewest significant digits (%G) that give back every float of the file as read (7 for the official
     release), or None when `most` digits are not enough (then write exactly, with repr)."""
-    values = [np.ravel(np.asarray(getattr(b, f), dtype=np.float64))
-              for b in skel.bodies for f in ("xyz", "depth_xy", "color_xy", "orientation")]
+    values = [
+        np.ravel(np.asarray(getattr(b, f), dtype=np.float64))
+        for b in skel.bodies
+        for f in ("xyz", "depth_xy", "color_xy", "orientation")
+    ]
     values += [np.ravel(np.asarray(b.info, dtype=np.float64)) for b in skel.bodies]
     flat = np.concatenate(values).tolist() if values else []
     for d in range(1, most + 1):
@@ -232,14 +245,17 @@ def mark_filled(original: Skeleton, xyz: list[np.ndarray], filled: list[np.ndarr
     from that position with the fitted Kinect cameras (DEPTH_CAMERA, COLOR_CAMERA; a few pixels off, never the
     hidden joint's recorded pixels) and a zero orientation. Every other number stays as read."""
     if len(xyz) != len(original.bodies) or len(filled) != len(original.bodies):
-        raise ValueError(f"need one xyz and one filled array per body ({len(original.bodies)}), "
-                         f"got {len(xyz)} and {len(filled)}")
+        raise ValueError(
+            f"need one xyz and one filled array per body ({len(original.bodies)}), got {len(xyz)} and {len(filled)}"
+        )
     out = copy.deepcopy(original)
     for k, (b, pts, hit) in enumerate(zip(out.bodies, xyz, filled, strict=True)):
         pts, hit = np.asarray(pts, dtype=np.float64), np.asarray(hit, dtype=bool)
         if pts.shape != b.xyz.shape or hit.shape != b.tracking.shape:
-            raise ValueError(f"body {k}: xyz {pts.shape} / filled {hit.shape} do not match the file's "
-                             f"{b.xyz.shape} / {b.tracking.shape}")
+            raise ValueError(
+                f"body {k}: xyz {pts.shape} / filled {hit.shape} do not match the file's "
+                f"{b.xyz.shape} / {b.tracking.shape}"
+            )
         if not np.isfinite(pts[hit]).all():
             raise ValueError(f"body {k}: a filled joint is NaN or Inf")
         b.xyz[hit] = pts[hit]
@@ -253,16 +269,22 @@ def mark_filled(original: Skeleton, xyz: list[np.ndarray], filled: list[np.ndarr
 def fill_record(skel: Skeleton, filled: list[np.ndarray], about: dict, joint_names: list[str] | None = None) -> dict:
     """The sidecar of a filled file: `about` (method, checkpoint, ...) and the filled [frame, body, joint]
     entries (0-based file frame, body in the file's order, joint), sorted by frame."""
-    entries = sorted([int(f), k, int(j)]
-                     for k, (b, hit) in enumerate(zip(skel.bodies, filled, strict=True))
-                     for f, j in zip(np.asarray(b.frames)[np.nonzero(hit)[0]], np.nonzero(hit)[1], strict=True))
-    return {"format": "dcmae-filled/1", **about,
-            "convention": "entries are [frame, body, joint], 0-based: the file's frame, the body in the order "
-                          "of first appearance, the joint; these joints were filled in, not recorded, and "
-                          "are marked not tracked (state 0) in the file",
-            "body_ids": [str(b.body_id) for b in skel.bodies],  # text: 64-bit ids do not fit a JSON double
-            "joint_names": list(joint_names or []),
-            "num_filled": len(entries), "entries": entries}
+    entries = sorted(
+        [int(f), k, int(j)]
+        for k, (b, hit) in enumerate(zip(skel.bodies, filled, strict=True))
+        for f, j in zip(np.asarray(b.frames)[np.nonzero(hit)[0]], np.nonzero(hit)[1], strict=True)
+    )
+    return {
+        "format": "dcmae-filled/1",
+        **about,
+        "convention": "entries are [frame, body, joint], 0-based: the file's frame, the body in the order "
+        "of first appearance, the joint; these joints were filled in, not recorded, and "
+        "are marked not tracked (state 0) in the file",
+        "body_ids": [str(b.body_id) for b in skel.bodies],  # text: 64-bit ids do not fit a JSON double
+        "joint_names": list(joint_names or []),
+        "num_filled": len(entries),
+        "entries": entries,
+    }
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -271,8 +293,14 @@ def sidecar_path(path: str | os.PathLike[str]) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def write_filled_skeleton(path: str | os.PathLike[str], original: Skeleton, xyz: list[np.ndarray],
-                          filled: list[np.ndarray], about: dict, joint_names: list[str] | None = None) -> Path:
+def write_filled_skeleton(
+    path: str | os.PathLike[str],
+    original: Skeleton,
+    xyz: list[np.ndarray],
+    filled: list[np.ndarray],
+    about: dict,
+    joint_names: list[str] | None = None,
+) -> Path:
     """Write `original` with its filled joints (mark_filled) as a CRLF .skeleton with the original's number
     format (significant_digits), and the JSON sidecar beside it (fill_record); returns the sidecar's path."""
     out = mark_filled(original, xyz, filled)

@@ -74,7 +74,8 @@ def nonfinite_reason(data: np.ndarray) -> str | None:
     if not nan and not inf:
         return None
     parts = ([f"{nan} NaN value(s)"] if nan else []) + (
-        [f"{inf} infinite value(s) (Inf, or beyond float32's range of about 3.4e38)"] if inf else [])
+        [f"{inf} infinite value(s) (Inf, or beyond float32's range of about 3.4e38)"] if inf else []
+    )
     return "contains " + " and ".join(parts)
 
 
@@ -138,9 +139,7 @@ class CacheWriter:
         added but recorded as a failure with the reason, like an unreadable input; -> whether it was added."""
         data = np.ascontiguousarray(data, dtype=np.float32)
         if data.ndim != 4 or (data.shape[0], *data.shape[2:]) != self.shape or data.shape[1] < 1:
-            raise ValueError(
-                f"sample {name}: shape {data.shape} does not fit the cache's (M, T, V, C) = {self.shape}"
-            )
+            raise ValueError(f"sample {name}: shape {data.shape} does not fit the cache's (M, T, V, C) = {self.shape}")
         reason = nonfinite_reason(data)
         if reason:
             log.error("skipping %s: %s", name, reason)
@@ -193,9 +192,7 @@ class CacheWriter:
         position = {cid: k for k, cid in enumerate(class_ids)}
         for i, r in enumerate(ok):
             if r["label"] not in position:
-                raise ValueError(
-                    f"sample {r['name']}: class id {r['label']} is not among the classes {class_ids}"
-                )
+                raise ValueError(f"sample {r['name']}: class id {r['label']} is not among the classes {class_ids}")
             index[i]["offset"], index[i]["length"], index[i]["label"] = (
                 r["offset"],
                 r["length"],

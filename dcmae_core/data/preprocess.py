@@ -106,9 +106,7 @@ def preprocess_skeleton(
     v = layout.num_joints
     for b in skel.bodies:
         if b.xyz.shape[1:] != (v, 3):
-            raise ValueError(
-                f"body {b.body_id} has joints {b.xyz.shape[1:]}, layout {layout.name} needs ({v}, 3)"
-            )
+            raise ValueError(f"body {b.body_id} has joints {b.xyz.shape[1:]}, layout {layout.name} needs ({v}, 3)")
     slots = assign_actors(denoise_bodies(skel.bodies), num_persons)
     if not slots[0]:
         raise ValueError(f"{skel.path or 'skeleton'}: no body with joint data")
@@ -155,9 +153,7 @@ def body_rows(skel: Skeleton, pre: Preprocessed) -> list[tuple[int, int, int, in
         b = skel.bodies[k]
         row = int(np.searchsorted(b.frames, pre.frame_index[f]))
         if row >= len(b.frames) or b.frames[row] != pre.frame_index[f]:
-            raise ValueError(
-                f"body {b.body_id} has no frame {pre.frame_index[f]}: skeleton and Preprocessed differ"
-            )
+            raise ValueError(f"body {b.body_id} has no frame {pre.frame_index[f]}: skeleton and Preprocessed differ")
         out.append((int(s), int(f), k, row))
     return out
 
@@ -171,17 +167,22 @@ def restore_skeleton(skel: Skeleton, pre: Preprocessed, data: np.ndarray) -> Ske
     m, t, v = pre.present.shape[0], pre.present.shape[1], pre.data.shape[2]
     data = np.asarray(data)
     if data.ndim != 4 or data.shape[:3] != (m, t, v) or data.shape[3] < 3:
-        raise ValueError(
-            f"data of shape {data.shape} does not match the preprocessed (M, T, V, 3) = {(m, t, v, 3)}"
-        )
+        raise ValueError(f"data of shape {data.shape} does not match the preprocessed (M, T, V, 3) = {(m, t, v, 3)}")
     out = copy.deepcopy(skel)
     for s, f, k, row in body_rows(skel, pre):
         out.bodies[k].xyz[row] = data[s, f, :, :3].astype(np.float64) + pre.origin
     return out
 
 
-def write_filled_file(path, skel: Skeleton, pre: Preprocessed, data: np.ndarray, filled: np.ndarray,
-                      about: dict, joint_names: list[str] | None = None):
+def write_filled_file(
+    path,
+    skel: Skeleton,
+    pre: Preprocessed,
+    data: np.ndarray,
+    filled: np.ndarray,
+    about: dict,
+    joint_names: list[str] | None = None,
+):
     """Write `data` (M, T, V, 3) centred metres (the preprocessed sample's frames) back into the file `skel` it
     came from, as a .skeleton in which the joints where `filled` (M, T, V) bool is True take `data`, are marked
     not tracked and get projected pixels; every other number stays as the file had it (its digits, CRLF). A JSON
@@ -197,5 +198,6 @@ def write_filled_file(path, skel: Skeleton, pre: Preprocessed, data: np.ndarray,
     per_body = [np.zeros(b.tracking.shape, bool) for b in skel.bodies]  # (n_k, V) per body of the file
     for s, f, k, row in body_rows(skel, pre):
         per_body[k][row] |= filled[s, f]
-    return ntu_write.write_filled_skeleton(path, skel, [b.xyz for b in restored.bodies], per_body, dict(about),
-                                           joint_names)
+    return ntu_write.write_filled_skeleton(
+        path, skel, [b.xyz for b in restored.bodies], per_body, dict(about), joint_names
+    )

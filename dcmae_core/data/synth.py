@@ -51,8 +51,10 @@ SYNTH_ACTIONS: tuple[int, ...] = tuple(sorted(ACTIONS))  # the corpus's classes
 CAMERA_ANGLES = {1: -np.pi / 4, 2: 0.0, 3: np.pi / 4}  # NTU camera id -> angle about the vertical axis
 NUM_PERFORMERS = 40  # performer ids 1..40 (the NTU-60 X-Sub list splits them)
 BODY_ID_BASE = 72057594037927936  # 2**56: Kinect v2 body ids are 17-digit numbers just above it
-_ARMS = ((SHOULDER[0], ELBOW[0], WRIST[0], HAND[0], HAND_TIP[0], THUMB[0]),
-         (SHOULDER[1], ELBOW[1], WRIST[1], HAND[1], HAND_TIP[1], THUMB[1]))  # left, right
+_ARMS = (
+    (SHOULDER[0], ELBOW[0], WRIST[0], HAND[0], HAND_TIP[0], THUMB[0]),
+    (SHOULDER[1], ELBOW[1], WRIST[1], HAND[1], HAND_TIP[1], THUMB[1]),
+)  # left, right
 _LEGS = ((HIP[0], KNEE[0], ANKLE[0], FOOT[0]), (HIP[1], KNEE[1], ANKLE[1], FOOT[1]))
 # Per-joint base chance of being reported as inferred (Kinect loses hand tips and thumbs most often).
 _P_INFERRED = np.full(25, 0.01)
@@ -224,9 +226,17 @@ def generate_sample(name: SampleName | str, seed: int = 0) -> Skeleton:
 def spread_names(actions: Sequence[int], performers: Sequence[int], per_action: int = 2) -> list[SampleName]:
     """`per_action` names per action, spread over setups, the three cameras and `performers` in turn. With
     held-out performers and a seed other than the corpus's, `generate_sample` makes clips a model never saw."""
-    return [SampleName(setup=1 + j, camera=1 + (k + j) % 3, performer=performers[(k + j) % len(performers)],
-                       replication=1 + j, action=action)
-            for k, action in enumerate(actions) for j in range(per_action)]
+    return [
+        SampleName(
+            setup=1 + j,
+            camera=1 + (k + j) % 3,
+            performer=performers[(k + j) % len(performers)],
+            replication=1 + j,
+            action=action,
+        )
+        for k, action in enumerate(actions)
+        for j in range(per_action)
+    ]
 
 
 def _action_list() -> str:
@@ -255,8 +265,9 @@ def corpus_names(
             extra = f"; available: {_action_list()}" if label == "action" else ""
             shown = ", ".join(f"{label[0].upper()}{x:03d}" for x in bad) or "none given"
             raise ValueError(f"invalid {label} ids: {shown}{extra}")
-    grid = list(itertools.product(sorted(set(setups)), sorted(set(cameras)), sorted(set(performers)),
-                                  sorted(set(replications))))
+    grid = list(
+        itertools.product(sorted(set(setups)), sorted(set(cameras)), sorted(set(performers)), sorted(set(replications)))
+    )
     acts = sorted(set(actions))
     if count is None:
         return [SampleName(s, c, p, r, a) for a in acts for s, c, p, r in grid]
@@ -264,8 +275,7 @@ def corpus_names(
         raise ValueError(f"count must lie in 1..{len(grid) * len(acts)} for this grid, got {count}")
     rng = _rng(seed, 7)
     order = {a: rng.permutation(len(grid)) for a in acts}
-    names = [SampleName(*grid[order[acts[i % len(acts)]][i // len(acts)]], acts[i % len(acts)])
-             for i in range(count)]
+    names = [SampleName(*grid[order[acts[i % len(acts)]][i // len(acts)]], acts[i % len(acts)]) for i in range(count)]
     return sorted(names, key=str)
 
 

@@ -160,11 +160,9 @@ def forward_kinematics(shape: BodyShape, motion: Motion) -> np.ndarray:
     xyz[:, HEAD] = xyz[:, NECK] + _apply(head, up * shape.head)
     for k, side in enumerate((-1.0, 1.0)):  # left (-x), right (+x)
         # Arm: shoulder frame, then elbow flexion in the arm's own sagittal plane.
-        xyz[:, SHOULDER[k]] = xyz[:, SPINE_SHOULDER] + _apply(
-            trunk, np.array([side * shape.shoulder_half, -0.03, 0.0])
-        )
-        arm = trunk @ rot_x(motion.arm_flex[k]) @ rot_z(side * motion.arm_abd[k]) @ rot_y(
-            side * motion.arm_rot[k]
+        xyz[:, SHOULDER[k]] = xyz[:, SPINE_SHOULDER] + _apply(trunk, np.array([side * shape.shoulder_half, -0.03, 0.0]))
+        arm = (
+            trunk @ rot_x(motion.arm_flex[k]) @ rot_z(side * motion.arm_abd[k]) @ rot_y(side * motion.arm_rot[k])
         )  # (T, 3, 3)
         fore = arm @ rot_x(motion.elbow[k])  # (T, 3, 3)
         hand = fore @ rot_x(motion.wrist[k])  # (T, 3, 3)

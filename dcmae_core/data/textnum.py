@@ -115,8 +115,10 @@ def tokenize(buf: bytes) -> TokenTable:
     x = xp[_W : _W + n]  # (n,) the buffer's bytes
     test = scratch[:n]  # one mask reused by every byte test
     newlines = np.flatnonzero(np.equal(x, 10, out=test))  # (L-1,) byte offsets of '\n'
-    odd = sum(np.count_nonzero(op(x, c, out=test))
-              for op, c in ((np.less, 32), (np.greater, 126), (np.equal, 47), (np.equal, 95)))
+    odd = sum(
+        np.count_nonzero(op(x, c, out=test))
+        for op, c in ((np.less, 32), (np.greater, 126), (np.equal, 47), (np.equal, 95))
+    )
     space = newlines.size + np.count_nonzero(np.equal(x, 13, out=test)) + np.count_nonzero(np.equal(x, 9, out=test))
     if odd != space:  # bytes < 32 other than \n \r \t, > 126, '/' or '_' (float() accepts '1_0', the format not)
         bad = ((x < 32) & (x != 9) & (x != 10) & (x != 13)) | (x > 126) | (x == 47) | (x == 95)
@@ -170,9 +172,11 @@ def _eight_digits(v: np.ndarray) -> np.ndarray:
     return v
 
 
-_SWAR_STEPS = [(np.uint64(1 + (10 << 8)), np.uint64(8), np.uint64(0x00FF00FF00FF00FF)),
-               (np.uint64(1 + (100 << 16)), np.uint64(16), np.uint64(0x0000FFFF0000FFFF)),
-               (np.uint64(1 + (10000 << 32)), np.uint64(32), None)]
+_SWAR_STEPS = [
+    (np.uint64(1 + (10 << 8)), np.uint64(8), np.uint64(0x00FF00FF00FF00FF)),
+    (np.uint64(1 + (100 << 16)), np.uint64(16), np.uint64(0x0000FFFF0000FFFF)),
+    (np.uint64(1 + (10000 << 32)), np.uint64(32), None),
+]
 
 
 def _parse_fast(xp: np.ndarray, starts: np.ndarray, ends: np.ndarray, out: np.ndarray) -> None:

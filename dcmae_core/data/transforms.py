@@ -37,9 +37,7 @@ def crop_window(
         if rng is None:
             raise ValueError("a training crop needs a np.random.Generator")
         if not 0.0 < crop_min <= crop_max <= 1.0:
-            raise ValueError(
-                f"crop ratios must satisfy 0 < crop_min <= crop_max <= 1, got {crop_min}, {crop_max}"
-            )
+            raise ValueError(f"crop ratios must satisfy 0 < crop_min <= crop_max <= 1, got {crop_min}, {crop_max}")
         p = rng.uniform(crop_min, crop_max)
         keep = int(np.floor(p * length))
         keep = min(length, max(keep, crop_min_frames, 1))

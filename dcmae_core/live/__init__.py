@@ -22,7 +22,21 @@ from dcmae_core.live.sources import (
 )
 
 __all__ = [
-    "LSLSource", "LiveFrame", "LiveSource", "LiveSourceError", "OnlineRecognizer", "Recorder", "ReplaySource",
-    "StreamAbsentError", "StreamDescription", "WebcamSource", "WindowResult", "centre_window", "channel_labels",
-    "list_lsl_streams", "mediapipe_to_ntu25", "mocap_stream_info", "open_source",
+    "LSLSource",
+    "LiveFrame",
+    "LiveSource",
+    "LiveSourceError",
+    "OnlineRecognizer",
+    "Recorder",
+    "ReplaySource",
+    "StreamAbsentError",
+    "StreamDescription",
+    "WebcamSource",
+    "WindowResult",
+    "centre_window",
+    "channel_labels",
+    "list_lsl_streams",
+    "mediapipe_to_ntu25",
+    "mocap_stream_info",
+    "open_source",
 ]

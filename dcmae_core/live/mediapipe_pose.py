@@ -13,16 +13,36 @@ import numpy as np
 from dcmae_core.live.sources import LiveFrame, LiveSource, LiveSourceError
 
 NUM_LANDMARKS = 33  # MediaPipe Pose world landmarks
-MEDIAPIPE_HINT = ("webcam capture needs MediaPipe and OpenCV, which are not installed: "
-                  "pip install mediapipe==0.10.21 (it needs numpy < 2; use a separate environment if needed)")
+MEDIAPIPE_HINT = (
+    "webcam capture needs MediaPipe and OpenCV, which are not installed: "
+    "pip install mediapipe==0.10.21 (it needs numpy < 2; use a separate environment if needed)"
+)
 
 # NTU-25 joint (1-based) -> MediaPipe landmarks (0-based) averaged; joints 2 and 3 are derived below.
 _DIRECT: dict[int, tuple[int, ...]] = {
-    1: (23, 24), 21: (11, 12), 4: (0, 7, 8),
-    5: (11,), 6: (13,), 7: (15,), 8: (15, 17, 19), 22: (19,), 23: (21,),
-    9: (12,), 10: (14,), 11: (16,), 12: (16, 18, 20), 24: (20,), 25: (22,),
-    13: (23,), 14: (25,), 15: (27,), 16: (31,),
-    17: (24,), 18: (26,), 19: (28,), 20: (32,),
+    1: (23, 24),
+    21: (11, 12),
+    4: (0, 7, 8),
+    5: (11,),
+    6: (13,),
+    7: (15,),
+    8: (15, 17, 19),
+    22: (19,),
+    23: (21,),
+    9: (12,),
+    10: (14,),
+    11: (16,),
+    12: (16, 18, 20),
+    24: (20,),
+    25: (22,),
+    13: (23,),
+    14: (25,),
+    15: (27,),
+    16: (31,),
+    17: (24,),
+    18: (26,),
+    19: (28,),
+    20: (32,),
 }
 
 
@@ -39,8 +59,9 @@ def _mapping_matrix() -> np.ndarray:
 _W = _mapping_matrix()
 
 
-def mediapipe_to_ntu25(landmarks: np.ndarray, visibility: np.ndarray | None = None,
-                       min_visibility: float = 0.5) -> np.ndarray:
+def mediapipe_to_ntu25(
+    landmarks: np.ndarray, visibility: np.ndarray | None = None, min_visibility: float = 0.5
+) -> np.ndarray:
     """MediaPipe world landmarks (..., 33, 3) metres, y down -> NTU-25 joints (..., 25, 3), y up (SPEC §5).
 
     A landmark whose visibility (..., 33) is below `min_visibility` is NaN, and so is every joint built

@@ -33,14 +33,21 @@ class WindowResult:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "time": round(self.time, 4), "filled": self.filled,
-                "persons": int(self.present.any(axis=1).sum()),
-                "top5": [{"action": n, "prob": round(p, 5)} for n, p in self.top5],
-                "latency_s": round(self.latency, 4), "compute_s": round(self.compute, 4), "notes": self.notes}
+        return {
+            "index": self.index,
+            "time": round(self.time, 4),
+            "filled": self.filled,
+            "persons": int(self.present.any(axis=1).sum()),
+            "top5": [{"action": n, "prob": round(p, 5)} for n, p in self.top5],
+            "latency_s": round(self.latency, 4),
+            "compute_s": round(self.compute, 4),
+            "notes": self.notes,
+        }
 
 
-def centre_window(xyz: np.ndarray, center: int = NTU25.center) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                          np.ndarray | None]:
+def centre_window(
+    xyz: np.ndarray, center: int = NTU25.center
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Centre a live window like preprocessing: subtract `center` joint of actor 1 in its first valid frame.
 
     xyz (M, W, V, 3) metres with NaN. Returns (data (M, W, V, 3) centred with absent persons and missing
@@ -77,8 +84,15 @@ class OnlineRecognizer:
     reconstruct, classify, top_k, dcmae and classifier). window defaults to the checkpoint's num_frames.
     """
 
-    def __init__(self, predictor: Any, window: int | None = None, stride: int = 15, reconstruct: bool = True,
-                 top_k: int = 5, layout: Layout | None = None) -> None:
+    def __init__(
+        self,
+        predictor: Any,
+        window: int | None = None,
+        stride: int = 15,
+        reconstruct: bool = True,
+        top_k: int = 5,
+        layout: Layout | None = None,
+    ) -> None:
         self.predictor = predictor
         self.window = int(window or predictor.num_frames)
         if self.window < 2:
@@ -144,8 +158,18 @@ class OnlineRecognizer:
         if n_filled == 0:
             out[missing] = np.nan
         done = time.perf_counter()
-        return WindowResult(self.count, frames[-1].timestamp, top, n_filled, missing,
-                            out.astype(np.float32), present, done - frames[-1].received, done - start, notes)
+        return WindowResult(
+            self.count,
+            frames[-1].timestamp,
+            top,
+            n_filled,
+            missing,
+            out.astype(np.float32),
+            present,
+            done - frames[-1].received,
+            done - start,
+            notes,
+        )
 
 
 class Recorder:

@@ -54,12 +54,17 @@ class StreamDescription:
 
 def channel_labels(layout: Layout = NTU25, num_persons: int = 2) -> list[str]:
     """Channel labels in stream order: person after person, joint after joint, x y z (e.g. p1_spine_base_x)."""
-    return [f"p{m + 1}_{name.replace(' ', '_')}_{axis}" for m in range(num_persons)
-            for name in layout.joint_names for axis in "xyz"]
+    return [
+        f"p{m + 1}_{name.replace(' ', '_')}_{axis}"
+        for m in range(num_persons)
+        for name in layout.joint_names
+        for axis in "xyz"
+    ]
 
 
-def mocap_stream_info(name: str, num_persons: int = 2, layout: Layout = NTU25, rate: float = 30.0,
-                      source_id: str | None = None):
+def mocap_stream_info(
+    name: str, num_persons: int = 2, layout: Layout = NTU25, rate: float = 30.0, source_id: str | None = None
+):
     """A pylsl.StreamInfo of type Mocap with the SPEC §5 channel layout and labels (for bridges and tests)."""
     import pylsl
 
@@ -82,8 +87,10 @@ def list_lsl_streams(timeout: float = 1.0, stream_type: str | None = STREAM_TYPE
     import pylsl
 
     found = [s for s in pylsl.resolve_streams(wait_time=timeout) if stream_type is None or s.type() == stream_type]
-    return [StreamDescription(s.name(), s.type(), s.channel_count(), s.nominal_srate(), s.source_id(),
-                              s.hostname()) for s in found]
+    return [
+        StreamDescription(s.name(), s.type(), s.channel_count(), s.nominal_srate(), s.source_id(), s.hostname())
+        for s in found
+    ]
 
 
 class LiveSource:
@@ -122,15 +129,16 @@ def _label_order(labels: list[str], expected: list[str]) -> np.ndarray | None:
     where = {lab.lower(): i for i, lab in enumerate(labels)}
     if len(where) == len(expected) and all(e in where for e in expected):
         return np.asarray([where[e] for e in expected], dtype=np.int64)
-    raise LiveSourceError(f"the stream's channel labels ({labels[0]}, {labels[1]}, ...) are not the NTU-25 "
-                          f"labels ({expected[0]}, {expected[1]}, ...) in any order")
+    raise LiveSourceError(
+        f"the stream's channel labels ({labels[0]}, {labels[1]}, ...) are not the NTU-25 "
+        f"labels ({expected[0]}, {expected[1]}, ...) in any order"
+    )
 
 
 class LSLSource(LiveSource):
     """An inlet on the LSL stream called `name` (type Mocap, M × V × 3 float channels, SPEC §5)."""
 
-    def __init__(self, name: str, layout: Layout = NTU25, resolve_timeout: float = 2.0,
-                 stall_s: float = 1.0) -> None:
+    def __init__(self, name: str, layout: Layout = NTU25, resolve_timeout: float = 2.0, stall_s: float = 1.0) -> None:
         super().__init__()
         if not name:
             raise LiveSourceError("an LSL source needs a stream name (lsl:NAME)")
@@ -157,8 +165,10 @@ class LSLSource(LiveSource):
         v3 = self.layout.num_joints * 3
         n = info.channel_count()
         if n == 0 or n % v3:
-            raise LiveSourceError(f"LSL stream {self.name!r} has {n} channels; {self.layout.name} needs "
-                                  f"M x {self.layout.num_joints} joints x 3 = a multiple of {v3}")
+            raise LiveSourceError(
+                f"LSL stream {self.name!r} has {n} channels; {self.layout.name} needs "
+                f"M x {self.layout.num_joints} joints x 3 = a multiple of {v3}"
+            )
         if info.channel_format() not in (pylsl.cf_float32, pylsl.cf_double64):
             raise LiveSourceError(f"LSL stream {self.name!r} does not carry float channels")
         try:
@@ -174,8 +184,9 @@ class LSLSource(LiveSource):
         except lsl_errors.LostError:
             raise StreamAbsentError(f"LSL stream {self.name!r} went away while connecting") from None
         except lsl_errors.TimeoutError:
-            raise StreamAbsentError(f"LSL stream {self.name!r} was found but did not answer within "
-                                    f"{timeout:g} s") from None
+            raise StreamAbsentError(
+                f"LSL stream {self.name!r} was found but did not answer within {timeout:g} s"
+            ) from None
         try:
             self._correction = inlet.time_correction(timeout=min(timeout, 1.0))
         except (lsl_errors.TimeoutError, lsl_errors.LostError):
@@ -236,8 +247,10 @@ class LSLSource(LiveSource):
         clock = pylsl.local_clock()
         xyz = rows.reshape(len(rows), self.num_persons, self.layout.num_joints, 3)  # (F, M, V, 3)
         self.status = f"receiving {self.description}"
-        return [LiveFrame(xyz[i], float(stamps[i]), float(clock - stamps[i] - self._correction), arrived)
-                for i in range(len(rows))]
+        return [
+            LiveFrame(xyz[i], float(stamps[i]), float(clock - stamps[i] - self._correction), arrived)
+            for i in range(len(rows))
+        ]
 
     def close(self) -> None:
         if self._inlet is not None:
@@ -249,8 +262,9 @@ class LSLSource(LiveSource):
 class ReplaySource(LiveSource):
     """A `.skeleton` file played at `fps` (30 by default) as if it were live; `loop` starts it again."""
 
-    def __init__(self, path: str | Path, fps: float = 30.0, loop: bool = False, num_persons: int = 2,
-                 layout: Layout = NTU25) -> None:
+    def __init__(
+        self, path: str | Path, fps: float = 30.0, loop: bool = False, num_persons: int = 2, layout: Layout = NTU25
+    ) -> None:
         super().__init__()
         if fps <= 0:
             raise LiveSourceError(f"replay rate must be positive, got {fps} fps")

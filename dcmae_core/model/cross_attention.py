@@ -49,8 +49,9 @@ class SpatioTemporalCrossAttention(nn.Module):
         self.temporal = CrossAttention(dim, num_heads)
         self.spatial = CrossAttention(dim, num_heads)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor, zt: torch.Tensor | None = None,
-                frame_keep: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, z: torch.Tensor, zt: torch.Tensor | None = None, frame_keep: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """x decoder grid (B, T, V, D), z encoder grid (B, T, V, D) -> (B, T, V, D).
 
         zt: z already arranged per joint, (B*V, T, D) (the decoder computes it once for all blocks).
@@ -70,15 +71,29 @@ class SpatioTemporalCrossAttention(nn.Module):
 class CSTTABlock(nn.Module):
     """Cross-attention (optional: `cross_attention=False` is the Table 5 ablation) then an STTA block."""
 
-    def __init__(self, dim: int, cross_heads: int, stta_heads: int, qk_dim: int, tuple_len: int,
-                 num_joints: int, token_kernel: int, cross_attention: bool = True) -> None:
+    def __init__(
+        self,
+        dim: int,
+        cross_heads: int,
+        stta_heads: int,
+        qk_dim: int,
+        tuple_len: int,
+        num_joints: int,
+        token_kernel: int,
+        cross_attention: bool = True,
+    ) -> None:
         super().__init__()
         self.tuple_len = tuple_len
         self.cross = SpatioTemporalCrossAttention(dim, cross_heads) if cross_attention else None
         self.stta = STTABlock(dim, dim, qk_dim, stta_heads, tuple_len * num_joints, token_kernel=token_kernel)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor | None, zt: torch.Tensor | None = None,
-                frame_keep: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        z: torch.Tensor | None,
+        zt: torch.Tensor | None = None,
+        frame_keep: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """x (B, T, V, D), z (B, T, V, D) encoder memory (unused without cross-attention), zt its per-joint
         arrangement (B*V, T, D) or None, frame_keep (B*V, T) bool or None -> (B, T, V, D)."""
         if self.cross is not None:

@@ -35,8 +35,9 @@ class PretrainOutput:
     removed: torch.Tensor
 
 
-def _check_batch(x: torch.Tensor, person_valid: torch.Tensor, num_joints: int, in_channels: int,
-                 tuple_len: int) -> None:
+def _check_batch(
+    x: torch.Tensor, person_valid: torch.Tensor, num_joints: int, in_channels: int, tuple_len: int
+) -> None:
     if x.dim() != 5:
         raise ValueError(f"expected x of shape (N, M, T, V, C), got {tuple(x.shape)}")
     n, m, t, v, c = x.shape
@@ -45,8 +46,9 @@ def _check_batch(x: torch.Tensor, person_valid: torch.Tensor, num_joints: int, i
     if t % tuple_len:
         raise ValueError(f"{t} frames is not a multiple of tuple_len={tuple_len}")
     if person_valid.shape != (n, m) or person_valid.dtype != torch.bool:
-        raise ValueError(f"person_valid must be (N, M) = ({n}, {m}) bool, got {tuple(person_valid.shape)} "
-                         f"{person_valid.dtype}")
+        raise ValueError(
+            f"person_valid must be (N, M) = ({n}, {m}) bool, got {tuple(person_valid.shape)} {person_valid.dtype}"
+        )
 
 
 def _present_rows(person_valid: torch.Tensor) -> torch.Tensor:
@@ -57,9 +59,17 @@ def _present_rows(person_valid: torch.Tensor) -> torch.Tensor:
 class DCMAE(nn.Module):
     """STTA encoder + (cross-attention, diffusion) decoder; `forward_pretrain` and `reconstruct`."""
 
-    def __init__(self, model_cfg: ModelConfig, mask_cfg: MaskConfig, diffusion_cfg: DiffusionConfig,
-                 num_joints: int, num_persons: int = 2, in_channels: int = 3, num_frames: int = 120,
-                 parents: tuple[int, ...] | None = None) -> None:
+    def __init__(
+        self,
+        model_cfg: ModelConfig,
+        mask_cfg: MaskConfig,
+        diffusion_cfg: DiffusionConfig,
+        num_joints: int,
+        num_persons: int = 2,
+        in_channels: int = 3,
+        num_frames: int = 120,
+        parents: tuple[int, ...] | None = None,
+    ) -> None:
         super().__init__()
         self.model_cfg, self.mask_cfg = model_cfg, mask_cfg
         self.num_joints, self.num_persons = num_joints, num_persons
@@ -69,8 +79,7 @@ class DCMAE(nn.Module):
         self.schedule = NoiseSchedule.from_config(diffusion_cfg) if model_cfg.diffusion else None
 
     # -- stages ------------------------------------------------------------------------------------------
-    def forward_encoder(self, x: torch.Tensor, removed: torch.Tensor,
-                        keep: torch.Tensor | None) -> torch.Tensor:
+    def forward_encoder(self, x: torch.Tensor, removed: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
         """x (B, T, V, C) present persons; removed (B, T, V); keep (B, T_keep) kept frames or None (all)
         -> decoder memory (B, T, V, D_dec). The encoder sees only kept frames, masked joints as a token."""
         num_frames = removed.shape[1]
@@ -81,9 +90,16 @@ class DCMAE(nn.Module):
         feats = self.encoder(x, removed)  # (B, Tk, V, D_enc)
         return self.decoder.memory(feats, keep, num_frames)  # (B, T, V, D_dec)
 
-    def forward_decoder(self, memory: torch.Tensor, removed: torch.Tensor, x_t: torch.Tensor | None,
-                        t: torch.Tensor | None, x: torch.Tensor | None = None,
-                        prior: torch.Tensor | None = None, padded: torch.Tensor | None = None) -> torch.Tensor:
+    def forward_decoder(
+        self,
+        memory: torch.Tensor,
+        removed: torch.Tensor,
+        x_t: torch.Tensor | None,
+        t: torch.Tensor | None,
+        x: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
+        padded: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """memory (B, T, V, D), removed (B, T, V) -> predicted x_0 (B, T, V, C). With the interpolation prior
         the visible entries of x (B, T, V, C) give it (removed entries of x are never read), unless the caller
         passes `prior` (B, T, V, C + 3) itself (e.g. computed on a whole clip longer than the window).
@@ -95,10 +111,14 @@ class DCMAE(nn.Module):
         return self.decoder(memory, removed, x_t, t, prior if self.decoder.fill_prior else None, padded)
 
     # -- pretraining -------------------------------------------------------------------------------------
-    def forward_pretrain(self, x: torch.Tensor, person_valid: torch.Tensor,
-                         generator: torch.Generator | None = None,
-                         occlusion: torch.Tensor | None = None,
-                         present: torch.Tensor | None = None) -> PretrainOutput:
+    def forward_pretrain(
+        self,
+        x: torch.Tensor,
+        person_valid: torch.Tensor,
+        generator: torch.Generator | None = None,
+        occlusion: torch.Tensor | None = None,
+        present: torch.Tensor | None = None,
+    ) -> PretrainOutput:
         """x (N, M, T, V, C) standardised, person_valid (N, M) bool -> PretrainOutput (loss on masked
         coordinates of present persons, single-step x_0 prediction at a random t). `occlusion` (N, M, T, V)
         bool replaces the paper's Mt/Mj mask for this batch (an occlusion pattern; every frame is kept).
@@ -111,8 +131,16 @@ class DCMAE(nn.Module):
             raise ValueError("forward_pretrain: no valid person in the batch (person_valid is all False)")
         x0 = x.reshape(n * m, t_len, v, c)[rows]  # (B, T, V, C)
         if occlusion is None:
-            mask = spatiotemporal_mask(n * m, t_len, v, self.mask_cfg.frame_ratio, self.mask_cfg.joint_ratio,
-                                       self.tuple_len, generator, x.device)
+            mask = spatiotemporal_mask(
+                n * m,
+                t_len,
+                v,
+                self.mask_cfg.frame_ratio,
+                self.mask_cfg.joint_ratio,
+                self.tuple_len,
+                generator,
+                x.device,
+            )
             removed = mask.removed[rows]  # (B, T, V)
             keep = mask.keep[rows]  # (B, Tk)
         else:
@@ -153,11 +181,18 @@ class DCMAE(nn.Module):
 
     # -- reconstruction ----------------------------------------------------------------------------------
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor, removed: torch.Tensor, person_valid: torch.Tensor,
-                    method: Literal["one_step", "iterative"] = "one_step", num_steps: int = 50,
-                    generator: torch.Generator | None = None,
-                    callback: Callable[[int, int], None] | None = None,
-                    prior: torch.Tensor | None = None, present: torch.Tensor | None = None) -> torch.Tensor:
+    def reconstruct(
+        self,
+        x: torch.Tensor,
+        removed: torch.Tensor,
+        person_valid: torch.Tensor,
+        method: Literal["one_step", "iterative"] = "one_step",
+        num_steps: int = 50,
+        generator: torch.Generator | None = None,
+        callback: Callable[[int, int], None] | None = None,
+        prior: torch.Tensor | None = None,
+        present: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Fill the removed (N, M, T, V) entries of x (N, M, T, V, C); other entries are returned unchanged.
 
         "one_step": x_0 predicted from t = T with the removed coordinates started from pure noise (the
@@ -172,8 +207,9 @@ class DCMAE(nn.Module):
         _check_batch(x, person_valid, self.num_joints, self.in_channels, self.tuple_len)
         n, m, t_len, v, c = x.shape
         if removed.shape != (n, m, t_len, v) or removed.dtype != torch.bool:
-            raise ValueError(f"removed must be ({n}, {m}, {t_len}, {v}) bool, got {tuple(removed.shape)} "
-                             f"{removed.dtype}")
+            raise ValueError(
+                f"removed must be ({n}, {m}, {t_len}, {v}) bool, got {tuple(removed.shape)} {removed.dtype}"
+            )
         if method not in ("one_step", "iterative"):
             raise ValueError(f"unknown reconstruction method {method!r}; use 'one_step' or 'iterative'")
         rows = _present_rows(person_valid)  # (B,)

@@ -37,8 +37,15 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
 class DCMAEDecoder(nn.Module):
     """Embeds the input grid, runs `cfg.decoder_depth` CSTTA blocks and predicts x_0 coordinates."""
 
-    def __init__(self, cfg: ModelConfig, num_joints: int, in_channels: int, num_frames: int,
-                 encoder_dim: int, parents: tuple[int, ...] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        num_joints: int,
+        in_channels: int,
+        num_frames: int,
+        encoder_dim: int,
+        parents: tuple[int, ...] | None = None,
+    ) -> None:
         super().__init__()
         d = cfg.decoder_dim
         self.diffusion, self.num_frames, self.dim = cfg.diffusion, num_frames, d
@@ -62,8 +69,9 @@ class DCMAEDecoder(nn.Module):
         else:
             heads, qk, kernel = cfg.decoder_stta_heads, cfg.decoder_qk_dim, cfg.decoder_token_kernel
         self.blocks = nn.ModuleList(
-            CSTTABlock(d, cfg.decoder_heads, heads, qk, cfg.tuple_len, num_joints, kernel,
-                       cross_attention=cfg.cross_attention)
+            CSTTABlock(
+                d, cfg.decoder_heads, heads, qk, cfg.tuple_len, num_joints, kernel, cross_attention=cfg.cross_attention
+            )
             for _ in range(cfg.decoder_depth)
         )
         self.norm = nn.LayerNorm(d)
@@ -117,9 +125,15 @@ class DCMAEDecoder(nn.Module):
             values[j] = torch.where(never[..., j, None], values[p] + offset[j], values[j])
         return torch.cat([torch.stack(values, dim=-2), prior[..., c:]], dim=-1)
 
-    def forward(self, memory: torch.Tensor, removed: torch.Tensor, x_t: torch.Tensor | None = None,
-                t: torch.Tensor | None = None, prior: torch.Tensor | None = None,
-                padded: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        memory: torch.Tensor,
+        removed: torch.Tensor,
+        x_t: torch.Tensor | None = None,
+        t: torch.Tensor | None = None,
+        prior: torch.Tensor | None = None,
+        padded: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """memory (B, T, V, D) from `memory`; removed (B, T, V) bool; x_t (B, T, V, C) noised coordinates and
         t (B,) timesteps (diffusion only); prior (B, T, V, C + 3) from `baselines.interp_prior` (fill_prior
         only); padded (B, T) bool, True = the memory of that frame is padding, no key for temporal attention

@@ -31,6 +31,7 @@ def linear_betas(num_steps: int, beta_start: float, beta_end: float, rescale: bo
 
 def cosine_betas(num_steps: int, s: float = 0.008) -> np.ndarray:
     """(T,) float64, the cosine schedule of improved-diffusion (Nichol & Dhariwal 2021), β capped at 0.999."""
+
     def abar(u: float) -> float:
         return math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
 
@@ -41,8 +42,14 @@ def cosine_betas(num_steps: int, s: float = 0.008) -> np.ndarray:
 class NoiseSchedule:
     """DDPM forward process x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε (eq. 3) and its posterior for sampling."""
 
-    def __init__(self, num_steps: int = 1000, schedule: Literal["linear", "cosine"] = "linear",
-                 beta_start: float = 1e-4, beta_end: float = 0.02, rescale: bool = False) -> None:
+    def __init__(
+        self,
+        num_steps: int = 1000,
+        schedule: Literal["linear", "cosine"] = "linear",
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+        rescale: bool = False,
+    ) -> None:
         if num_steps < 1:
             raise ValueError(f"num_steps must be at least 1, got {num_steps}")
         if schedule == "linear":
@@ -95,8 +102,9 @@ class NoiseSchedule:
             self._check_t(t)
         return self._extract("sqrt_alpha_bar", t, x0) * x0 + self._extract("sqrt_one_minus_alpha_bar", t, x0) * noise
 
-    def sample_timesteps(self, n: int, generator: torch.Generator | None = None,
-                         device: torch.device | str = "cpu") -> torch.Tensor:
+    def sample_timesteps(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
         """(n,) int64 timesteps drawn uniformly from {1..T}."""
         u = _rand((n,), generator, device)  # (n,) U[0, 1)
         return (u * self.num_steps).long().clamp_(0, self.num_steps - 1) + 1
@@ -110,8 +118,9 @@ class NoiseSchedule:
         ts = np.linspace(self.num_steps, 1, num_steps).round().astype(np.int64)
         return [int(t) for t in np.unique(ts)[::-1]]
 
-    def step(self, x0_pred: torch.Tensor, t: int, t_prev: int, x_t: torch.Tensor,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+    def step(
+        self, x0_pred: torch.Tensor, t: int, t_prev: int, x_t: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Sample x_{t_prev} ~ q(x_{t_prev} | x_t, x_0 = x0_pred) for 0 <= t_prev < t (strided DDPM step).
 
         With s = t_prev: mean = √ᾱ_s β_{t|s} / (1−ᾱ_t) · x0 + √α_{t|s} (1−ᾱ_s) / (1−ᾱ_t) · x_t,

@@ -11,12 +11,25 @@ from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.model.stta import STTAEncoder
 
 
-def build_dcmae(cfg: Config, num_joints: int, num_persons: int = 2, in_channels: int = 3,
-                parents: tuple[int, ...] | None = None, num_frames: int | None = None) -> DCMAE:
+def build_dcmae(
+    cfg: Config,
+    num_joints: int,
+    num_persons: int = 2,
+    in_channels: int = 3,
+    parents: tuple[int, ...] | None = None,
+    num_frames: int | None = None,
+) -> DCMAE:
     """The pretraining / reconstruction model; num_frames defaults to cfg.data.num_frames."""
-    return DCMAE(cfg.model, cfg.mask, cfg.diffusion, num_joints=num_joints, num_persons=num_persons,
-                 in_channels=in_channels, num_frames=cfg.data.num_frames if num_frames is None else num_frames,
-                 parents=parents)
+    return DCMAE(
+        cfg.model,
+        cfg.mask,
+        cfg.diffusion,
+        num_joints=num_joints,
+        num_persons=num_persons,
+        in_channels=in_channels,
+        num_frames=cfg.data.num_frames if num_frames is None else num_frames,
+        parents=parents,
+    )
 
 
 def build_classifier(cfg: Config, encoder: STTAEncoder, num_classes: int) -> DCMAEClassifier:
@@ -31,8 +44,14 @@ def models_from_checkpoint(ckpt: dict[str, Any], cfg: Config) -> tuple[DCMAE | N
     weights loaded. Raises RuntimeError / KeyError / ValueError when the weights do not fit the config."""
     layout = Layout.from_dict(ckpt["layout"])
     dcmae = clf = None
-    base = build_dcmae(cfg, layout.num_joints, int(ckpt["num_persons"]), int(ckpt["in_channels"]),
-                       layout.parents, int(ckpt["num_frames"]))
+    base = build_dcmae(
+        cfg,
+        layout.num_joints,
+        int(ckpt["num_persons"]),
+        int(ckpt["in_channels"]),
+        layout.parents,
+        int(ckpt["num_frames"]),
+    )
     if ckpt.get("dcmae") is not None:
         dcmae = base
         dcmae.load_state_dict(ckpt["dcmae"])

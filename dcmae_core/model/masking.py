@@ -13,16 +13,19 @@ from dataclasses import dataclass
 import torch
 
 
-def _rand(shape: tuple[int, ...], generator: torch.Generator | None,
-          device: torch.device | str) -> torch.Tensor:
+def _rand(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str) -> torch.Tensor:
     """U[0, 1) float32 noise of `shape` from `generator`, on `device`."""
     if generator is None:
         return torch.rand(shape, device=device)
     return torch.rand(shape, generator=generator, device=generator.device).to(device)
 
 
-def _randn(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str,
-           dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def _randn(
+    shape: tuple[int, ...],
+    generator: torch.Generator | None,
+    device: torch.device | str,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """N(0, 1) noise of `shape` from `generator`, on `device`."""
     if generator is None:
         return torch.randn(shape, device=device, dtype=dtype)
@@ -39,9 +42,14 @@ def num_kept_frames(num_frames: int, frame_ratio: float, tuple_len: int) -> int:
     return max(1, min(tuples, num_frames // tuple_len)) * tuple_len
 
 
-def frame_keep_indices(batch: int, num_frames: int, frame_ratio: float, tuple_len: int,
-                       generator: torch.Generator | None = None, device: torch.device | str = "cpu"
-                       ) -> torch.Tensor:
+def frame_keep_indices(
+    batch: int,
+    num_frames: int,
+    frame_ratio: float,
+    tuple_len: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """(batch, T_keep) int64 indices of kept frames, each row ascending (time order), drawn at random."""
     keep = num_kept_frames(num_frames, frame_ratio, tuple_len)
     noise = _rand((batch, num_frames), generator, device)  # (B, T)
@@ -49,8 +57,14 @@ def frame_keep_indices(batch: int, num_frames: int, frame_ratio: float, tuple_le
     return idx.sort(dim=1).values  # (B, T_keep) in time order
 
 
-def joint_mask(batch: int, num_frames: int, num_joints: int, joint_ratio: float,
-               generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
+def joint_mask(
+    batch: int,
+    num_frames: int,
+    num_joints: int,
+    joint_ratio: float,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """(batch, num_frames, V) bool, True = masked: round(V * ratio) joints in each frame, independently."""
     if not 0.0 <= joint_ratio < 1.0:
         raise ValueError(f"joint ratio {joint_ratio} outside [0, 1)")
@@ -73,9 +87,16 @@ class SpatioTemporalMask:
     removed: torch.Tensor
 
 
-def spatiotemporal_mask(batch: int, num_frames: int, num_joints: int, frame_ratio: float, joint_ratio: float,
-                        tuple_len: int, generator: torch.Generator | None = None,
-                        device: torch.device | str = "cpu") -> SpatioTemporalMask:
+def spatiotemporal_mask(
+    batch: int,
+    num_frames: int,
+    num_joints: int,
+    frame_ratio: float,
+    joint_ratio: float,
+    tuple_len: int,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> SpatioTemporalMask:
     """Frame masking at ratio Mt, then joint masking at ratio Mj independently in every kept frame."""
     keep = frame_keep_indices(batch, num_frames, frame_ratio, tuple_len, generator, device)  # (B, Tk)
     jm = joint_mask(batch, keep.shape[1], num_joints, joint_ratio, generator, device)  # (B, Tk, V)
@@ -84,16 +105,16 @@ def spatiotemporal_mask(batch: int, num_frames: int, num_joints: int, frame_rati
     return SpatioTemporalMask(keep=keep, joint_removed=jm, removed=removed)
 
 
-def missing_joint_mask(present: torch.Tensor, num_joints: int, ratio: float,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+def missing_joint_mask(
+    present: torch.Tensor, num_joints: int, ratio: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Missing-joint protocol (paper Table 4): remove round(ratio * K_n) of the K_n present (m, t, v) entries.
 
     present: (N, M, T) bool, which person has data in which frame. Returns (N, M, T, V) bool, True = removed;
     entries of absent persons or frames are never removed.
     """
     if present.dim() != 3 or present.dtype != torch.bool:
-        raise ValueError(f"present must be an (N, M, T) bool tensor, got {tuple(present.shape)} "
-                         f"{present.dtype}")
+        raise ValueError(f"present must be an (N, M, T) bool tensor, got {tuple(present.shape)} {present.dtype}")
     if not 0.0 <= ratio <= 1.0:
         raise ValueError(f"missing-joint ratio {ratio} outside [0, 1]")
     n, m, t = present.shape

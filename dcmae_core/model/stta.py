@@ -140,8 +140,16 @@ class STTABlock(nn.Module):
     Input and output (B, L, P, D) with L = num_tokens in-tuple tokens and any number of tuples P.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, qk_dim: int, num_heads: int, num_tokens: int,
-                 token_kernel: int = TOKEN_KERNEL, tuple_kernel: int = TUPLE_KERNEL) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int,
+        qk_dim: int,
+        num_heads: int,
+        num_tokens: int,
+        token_kernel: int = TOKEN_KERNEL,
+        tuple_kernel: int = TUPLE_KERNEL,
+    ) -> None:
         super().__init__()
         self.in_dim, self.out_dim, self.qk_dim, self.num_heads = in_dim, out_dim, qk_dim, num_heads
         pos = sinusoid_table(num_tokens, in_dim)[:, None, :]  # (L, 1, D_in)
@@ -221,8 +229,7 @@ class STTAEncoder(nn.Module):
     def forward_tokens(self, x: torch.Tensor, removed: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, V, C), removed (B, T, V) bool or None -> features (B, L, P, D)."""
         if x.dim() != 4 or x.shape[2] != self.num_joints or x.shape[3] != self.in_channels:
-            raise ValueError(f"encoder expects (B, T, {self.num_joints}, {self.in_channels}), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(f"encoder expects (B, T, {self.num_joints}, {self.in_channels}), got {tuple(x.shape)}")
         h = self.stem(to_tokens(x, self.tuple_len))  # (B, L, P, D0)
         if removed is not None:
             if self.mask_embed is None:

@@ -65,14 +65,21 @@ def test_gl_picking_and_presets(gl_window, qtbot):
 @pytest.mark.slow
 def test_main_screenshot_mode(tmp_path):
     out = tmp_path / "shot.png"
-    res = subprocess.run([sys.executable, "main.py", str(A058), "--screenshot", str(out),
-                          "--mask", "left-arm", "--size", "1024x640"],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "main.py", str(A058), "--screenshot", str(out), "--mask", "left-arm", "--size", "1024x640"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     from PySide6.QtGui import QImage
 
     arr = qimage_to_array(QImage(str(out)))
     assert arr.shape[:2] == (640, 1024) and _near(arr, BLUE) > 50 and _near(arr, ORANGE) > 50
-    bad = subprocess.run([sys.executable, "main.py", str(A058), "--screenshot", str(tmp_path / "x.png"),
-                          "--mask", "tail"], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "main.py", str(A058), "--screenshot", str(tmp_path / "x.png"), "--mask", "tail"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and "unknown mask" in bad.stderr

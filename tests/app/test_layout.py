@@ -248,12 +248,30 @@ def test_screenshot_is_exactly_the_size_asked(tmp_path):
 
     out = tmp_path / "shot.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    res = subprocess.run([sys.executable, str(ROOT / "main.py"), str(A001), "--no-gl", "--screenshot", str(out),
-                          "--size", "1366x768"], capture_output=True, text=True, timeout=120, env=env)
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), str(A001), "--no-gl", "--screenshot", str(out), "--size", "1366x768"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1366, 768)
-    small = subprocess.run([sys.executable, str(ROOT / "main.py"), str(A001), "--no-gl", "--screenshot",
-                            str(tmp_path / "small.png"), "--size", "400x300"],
-                           capture_output=True, text=True, timeout=120, env=env)
+    small = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            str(A001),
+            "--no-gl",
+            "--screenshot",
+            str(tmp_path / "small.png"),
+            "--size",
+            "400x300",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert small.returncode == 1 and "smallest" in small.stderr and not (tmp_path / "small.png").exists()

@@ -19,8 +19,10 @@ def test_a_looped_replay_starts_again_at_its_end(window, qtbot):
     window.show_panel("Live")
     try:
         assert live.start(f"replay:{A058}", loop=True, replay_fps=300.0)
-        qtbot.waitUntil(lambda: (window.live_session.snapshot() or 0) and window.live_session.snapshot().count > 150,
-                        timeout=WAIT_MS)
+        qtbot.waitUntil(
+            lambda: (window.live_session.snapshot() or 0) and window.live_session.snapshot().count > 150,
+            timeout=WAIT_MS,
+        )
         assert window.live_session.running and "finished" not in panel.status.text()
     finally:
         live.shutdown()
@@ -34,18 +36,30 @@ def test_the_live_panels_rows_do_not_overlap(window, qtbot):
     panel = window.live_panel
     window.show_panel("Live")
     panel.status.setText("replay of a_rather_long_file_name_S001C003P008R002A058.skeleton: 70 frames at 30 fps")
-    panel.rate.setText("replay of S001C003P008R002A058.skeleton · 30.0 fps · latency 0 ms (recognition +92 ms) "
-                       "· 141 frames · recording 120 frames")
-    top5 = [("punching/slapping other person, a long action name", 0.553), ("hugging other person", 0.183),
-            ("walking apart from each other", 0.154), ("pointing to something with finger", 0.036), ("x", 0.013)]
+    panel.rate.setText(
+        "replay of S001C003P008R002A058.skeleton · 30.0 fps · latency 0 ms (recognition +92 ms) "
+        "· 141 frames · recording 120 frames"
+    )
+    top5 = [
+        ("punching/slapping other person, a long action name", 0.553),
+        ("hugging other person", 0.183),
+        ("walking apart from each other", 0.154),
+        ("pointing to something with finger", 0.036),
+        ("x", 0.013),
+    ]
     panel.show_top5(top5, 12)
     for width in (260, 360, 520):
         panel.resize(width, 700)
         QApplication.processEvents()
-        widgets = [w for w in panel.findChildren(QLabel) + panel.findChildren(QAbstractButton)
-                   if w.isVisible() and (not isinstance(w, QLabel) or w.text())]
-        rects = [(w, w.geometry().translated(w.parentWidget().mapTo(panel, w.parentWidget().rect().topLeft())))
-                 for w in widgets]
+        widgets = [
+            w
+            for w in panel.findChildren(QLabel) + panel.findChildren(QAbstractButton)
+            if w.isVisible() and (not isinstance(w, QLabel) or w.text())
+        ]
+        rects = [
+            (w, w.geometry().translated(w.parentWidget().mapTo(panel, w.parentWidget().rect().topLeft())))
+            for w in widgets
+        ]
         for (a, ra), (b, rb) in itertools.combinations(rects, 2):
             if a.isAncestorOf(b) or b.isAncestorOf(a):
                 continue

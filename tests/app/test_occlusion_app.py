@@ -54,8 +54,25 @@ def test_app_seed_gives_the_cli_mask(window, qtbot, tmp_path):
     for name, args in [("limb_span", "1-1.5"), ("person_part", "")]:
         spec = f"{name}:{args}" if args else name
         saved = tmp_path / f"{name}.json"
-        assert main(["reconstruct", str(TWO), "-o", str(tmp_path / "rec.npy"), "--mask", spec, "--seed", "7",
-                     "--save-mask", str(saved), "--device", "cpu"]) == 0
+        assert (
+            main(
+                [
+                    "reconstruct",
+                    str(TWO),
+                    "-o",
+                    str(tmp_path / "rec.npy"),
+                    "--mask",
+                    spec,
+                    "--seed",
+                    "7",
+                    "--save-mask",
+                    str(saved),
+                    "--device",
+                    "cpu",
+                ]
+            )
+            == 0
+        )
         info = json.loads(saved.read_text())
         cli = np.zeros(info["shape"], dtype=bool)
         cli[tuple(np.asarray(info["removed"]).T)] = True

@@ -75,5 +75,6 @@ def test_an_unexpected_error_in_a_worker_is_said_in_words(window, qloop, dialogs
     text = str(ei.value)
     assert text.startswith("an unexpected error stopped the work") and "log" in text and text.endswith(".")
     with pytest.raises(JobFailed, match="^the file is bad$"):  # the project's own messages pass unchanged
-        qloop.run_until_complete(window.controller.exports.start(lambda _p: (_ for _ in ()).throw(
-            ValueError("the file is bad"))))
+        qloop.run_until_complete(
+            window.controller.exports.start(lambda _p: (_ for _ in ()).throw(ValueError("the file is bad")))
+        )

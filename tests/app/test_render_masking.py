@@ -30,7 +30,7 @@ def test_geometry_sizes_ghosts_and_hidden_bodies():
     assert lp.shape == (2 * b * 2, 3) and lc.shape == (2 * b * 2, 4)
     assert pp.shape == (2 * V, 3) and pc.shape == (2 * V, 4)
     assert pc[7, 3] == pytest.approx(render.GHOST_ALPHA) and pc[6, 3] == 1.0
-    assert (pc[V:, 3] == 0).all() and (lc[2 * b:, 3] == 0).all()  # hidden body: fully transparent
+    assert (pc[V:, 3] == 0).all() and (lc[2 * b :, 3] == 0).all()  # hidden body: fully transparent
     # bones touching the ghost joint are faded, others not
     faded = lc[: 2 * b : 2, 3] < 1
     touching = (NTU25.bones == 7).any(axis=1)
@@ -79,8 +79,15 @@ def test_errors_colours_and_topk():
 def _sequence(present: np.ndarray) -> Sequence:
     m, t = present.shape
     data = np.random.default_rng(0).normal(size=(m, t, V, 3)).astype(np.float32) * present[:, :, None, None]
-    return Sequence(name="synthetic", title="", data=data, present=present, joint_names=NTU25.joint_names,
-                    parents=NTU25.parents, groups=dict(NTU25.groups))
+    return Sequence(
+        name="synthetic",
+        title="",
+        data=data,
+        present=present,
+        joint_names=NTU25.joint_names,
+        parents=NTU25.parents,
+        groups=dict(NTU25.groups),
+    )
 
 
 def test_pretrain_mask_follows_the_paper_ratios():

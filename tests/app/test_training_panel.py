@@ -54,8 +54,16 @@ def test_options_validate_and_command(tmp_path, tiny_cache):
     assert argv[:4] == ["python", "-m", "dcmae_core.train", "pretrain"]
     assert "train.batch_size=8" in argv and argv[argv.index("--epochs") + 1] == "3" and "--jsonl" in argv
     assert opts.args(resume=True)[-1] == "--resume"
-    bad = RunOptions(data=str(tmp_path), out="", epochs=0, batch_size=0, label_ratio=1.5, device="tpu",
-                     stage="finetune", pretrained=str(tmp_path / "none.pt"))
+    bad = RunOptions(
+        data=str(tmp_path),
+        out="",
+        epochs=0,
+        batch_size=0,
+        label_ratio=1.5,
+        device="tpu",
+        stage="finetune",
+        pretrained=str(tmp_path / "none.pt"),
+    )
     text = " | ".join(bad.validate())
     for needle in ("no meta.json", "output", "epochs", "batch size", "label ratio", "none.pt", "device"):
         assert needle in text
@@ -110,8 +118,10 @@ def test_stop_then_resume(panel, ctl, qtbot, tiny_cache, tmp_path):
     stopped_at = max(e.get("step", 0) for e in ctl.events)
     panel.resume_btn.click()
     assert ctl.runner.running and "--resume" in panel.form.command.text()
-    qtbot.waitUntil(lambda: any(e["event"] == "start" and e.get("resumed_at_step", 0) > 0
-                                for e in ctl.events), timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: any(e["event"] == "start" and e.get("resumed_at_step", 0) > 0 for e in ctl.events),
+        timeout=RUN_TIMEOUT_MS,
+    )
     resumed = [e for e in ctl.events if e["event"] == "start"][-1]
     assert resumed["resumed_at_step"] >= stopped_at - 1
     assert summarise_run(out, running=True).status == "running"
@@ -124,8 +134,20 @@ def test_crashing_run_is_reported_failed(panel, ctl, qtbot, tiny_cache, tmp_path
     fill(panel, tiny_cache, tmp_path / "bad")
     panel.form.batch.setValue(4)
     with qtbot.waitSignal(ctl.runner.finished, timeout=RUN_TIMEOUT_MS) as sig:
-        ctl.runner.start(["pretrain", "--preset", "tiny", "--data", str(tiny_cache), "--out",
-                            str(tmp_path / "bad"), "--set", "train.nonsense=1", "--jsonl"])
+        ctl.runner.start(
+            [
+                "pretrain",
+                "--preset",
+                "tiny",
+                "--data",
+                str(tiny_cache),
+                "--out",
+                str(tmp_path / "bad"),
+                "--set",
+                "train.nonsense=1",
+                "--jsonl",
+            ]
+        )
     assert sig.args[1] == "failed" and sig.args[0] != 0
     assert "nonsense" in panel.log.toPlainText()
 
@@ -150,8 +172,7 @@ def test_prepare_from_panel_counts_skipped_files(panel, ctl, qtbot, tmp_path):
 
 
 @pytest.mark.slow
-def test_start_on_a_folder_holding_a_run_asks_before_replacing_it(panel, ctl, qtbot, tiny_cache, tmp_path,
-                                                                  monkeypatch):
+def test_start_on_a_folder_holding_a_run_asks_before_replacing_it(panel, ctl, qtbot, tiny_cache, tmp_path, monkeypatch):
     """A new start on an existing run's folder asks; No keeps the run, Yes passes --overwrite (the CLI refuses
     to replace a run without it)."""
     out = tmp_path / "runs" / "old"

@@ -122,8 +122,7 @@ def test_exports_skeleton_npy_mask_images(window, tmp_path, dialogs):
     assert strip.width() == 120 + 3 * 120 and strip.height() == 22 + 2 * 120  # no reconstruction row yet
     arr = export.qimage_to_array(strip)
     assert (np.abs(arr[..., :3].astype(int) - [38, 191, 255]).sum(axis=-1) < 60).any()  # body 1 colour
-    n = export.export_gif(tmp_path / "a.gif", window.state, "masked", 0, 8, view.camera, view._floor,
-                          (96, 80))
+    n = export.export_gif(tmp_path / "a.gif", window.state, "masked", 0, 8, view.camera, view._floor, (96, 80))
     assert n == 8 and (tmp_path / "a.gif").stat().st_size > 0
     export.save_png(tmp_path / "v.png", view.grab_image())
     assert (tmp_path / "v.png").stat().st_size > 0
