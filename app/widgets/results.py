@@ -20,6 +20,13 @@ from app.state import AppState
 from app.widgets.elided import ElidedLabel
 
 
+def action_first(name: str) -> str:
+    """'NW-UCLA: throw' -> 'throw (NW-UCLA)': a model of several label sets prefixes each action with its
+    dataset; shown action first, a narrow column elides the dataset instead of the action."""
+    source, sep, action = name.partition(": ")
+    return f"{action} ({source})" if sep and action else name
+
+
 class PredictionColumn(QGroupBox):
     """Top-k names (elided, in full as tooltips), probabilities and bars."""
 
@@ -51,7 +58,8 @@ class PredictionColumn(QGroupBox):
         for i, (name, prob, bar) in enumerate(zip(self.names, self.probs, self.bars, strict=True)):
             if i < len(items):
                 n, p = items[i]
-                name.setText(n)
+                name.setText(action_first(n))
+                name.setToolTip(n)
                 prob.setText(f"{100 * p:.1f} %")
                 bar.setValue(int(round(1000 * p)))
             else:
