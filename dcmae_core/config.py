@@ -39,6 +39,8 @@ class DataConfig:
     window: Literal["resize", "native"] = "resize"
     # Classification input: turn each clip about the vertical axis so that the person faces the camera
     # (transforms.face_front), in finetuning, evaluation and the app alike; pretraining and fills are unchanged.
+    # The app and bench/bench_real_classification.py measure the turn on the clip as it reaches the classifier
+    # (hidden joints excluded); `evaluate --occlusion` turns the clean clip before its masks hide joints.
     face_front: bool = False
     rotate: float = 0.3  # train-time random rotation, radians, U(-rotate, rotate) about x, y, z; 0 = off
     label_ratio: float = 1.0  # share of the training split with labels (few-label protocol: 0.05, 0.10)
