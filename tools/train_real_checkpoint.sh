@@ -20,7 +20,13 @@ $T finetune --preset real --data "$OUT/labelled" --out "$OUT/finetune" --pretrai
 # 30 more epochs from the finetuned classifier at a lower rate (train accuracy was still rising at epoch 50)
 $T finetune --preset real --data "$OUT/labelled" --out "$OUT/finetune_more" --pretrained "$OUT/finetune/best.pt" \
   --set data.window=resize --set train.finetune_epochs=30 --set optim.finetune_lr=0.001 --set train.eval_every=2
+# Classification input turned to face the camera (data.face_front): 30 epochs, then 20 at a lower rate
+$T finetune --preset real --data "$OUT/labelled" --out "$OUT/face_front" --pretrained "$OUT/finetune_more/best.pt" \
+  --set data.window=resize --set train.finetune_epochs=30 --set data.face_front=true --set train.eval_every=2
+$T finetune --preset real --data "$OUT/labelled" --out "$OUT/face_front_more" --pretrained "$OUT/face_front/best.pt" \
+  --set data.window=resize --set train.finetune_epochs=20 --set optim.finetune_lr=0.001 --set data.face_front=true \
+  --set train.eval_every=2
 GATE=$($PY bench/calibrate_fill_gate.py --checkpoint "$OUT/finetune/best.pt" --data "$OUT/all" --clips 200 \
   | sed -n 's/^best gate: \([0-9]*\) frames.*/\1/p')
-$T slim-checkpoint "$OUT/finetune_more/best.pt" dcmae_core/resources/checkpoints/dcmae_real.pt --fill-gate "$GATE" \
-  --about "Real people: pretrained on NW-UCLA (views 1-2), UTD-MHAD (odd subjects) and Kinder-Gator; finetuned on NW-UCLA + UTD-MHAD (50 epochs, then 30 more)"
+$T slim-checkpoint "$OUT/face_front_more/best.pt" dcmae_core/resources/checkpoints/dcmae_real.pt --fill-gate "$GATE" \
+  --about "Real people: pretrained on NW-UCLA (views 1-2), UTD-MHAD (odd subjects) and Kinder-Gator; finetuned on NW-UCLA + UTD-MHAD (50 + 30 epochs, then 30 + 20 facing the camera)"
