@@ -59,8 +59,11 @@ class Controller(QObject):
 
     # files --------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
-        """Open a .skeleton file; False (and an error) if it cannot be read."""
-        return self._show(lambda: core_bridge.load_sequence(path), "Cannot open file", str(path))
+        """Open a .skeleton file; False (and an error) if it cannot be read. The path is resolved first, so a
+        file reached through a link or a relative path is one sequence (its kept mask and results) and one entry
+        in the selector and the recent files, however it was named."""
+        path = str(Path(path).resolve())
+        return self._show(lambda: core_bridge.load_sequence(path), "Cannot open file", path)
 
     def _show(self, load, title: str, recent: str | None) -> bool:
         """Load a sequence and show it; a load error becomes an error dialog titled `title`. A file path in

@@ -259,7 +259,6 @@ class MainWindow(QMainWindow):
             pane.colorbar.set_vmax(error_vmax(self.state))
 
     def _on_file_opened(self, path: str) -> None:
-        path = str(Path(path).resolve())
         if path not in self.paths:
             self.paths.append(path)
             self.sequence_box.addItem(Path(path).name)

@@ -66,3 +66,16 @@ def test_a_pretraining_checkpoint_claims_no_classes():
     assert info["class_names"] == [] and not info["can_classify"]
     assert "12 classes" not in model_info_text(info) and "classes: none" in model_info_text(info)
     assert "recognises no actions" in model_summary(info)
+
+
+def test_a_file_opened_through_a_link_is_one_sequence(window, tmp_path):
+    link = tmp_path / "linked.skeleton"
+    link.symlink_to(A001)
+    st, c = window.state, window.controller
+    window.open_path(link)
+    c.mask_spec("left-arm")
+    masked = st.mask.copy()
+    window.open_path(A058)
+    _switch(window, A001)  # the selector holds the file itself, not the link's name
+    assert window.paths.count(str(A001.resolve())) == 1 and len(window.paths) == 2
+    assert np.array_equal(st.mask, masked)  # its kept mask came back
