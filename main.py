@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QCoreApplication, QSize, Qt
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from app.appsetup import apply_dark_theme, install_excepthook
+    from app.appsetup import GuiThreadGarbageCollector, apply_dark_theme, install_excepthook
     from app.main_window import MainWindow
 
     # GL views share one resource group, so pyqtgraph's cached shader programs stay valid in each
@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("DCMAE")
     app.setApplicationName("DCMAE Studio")
     apply_dark_theme(app)
+    collector = GuiThreadGarbageCollector(app)  # noqa: F841 (kept for the loop) cycles holding Qt objects are freed in this thread, never in a worker
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     win = MainWindow(prefer_gl=not args.no_gl, device=args.device)

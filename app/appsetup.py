@@ -1,11 +1,14 @@
-"""Process-wide set-up: dark theme, and uncaught exceptions shown as dialogs instead of crashing."""
+"""Process-wide set-up: dark theme, uncaught exceptions shown as dialogs instead of crashing, and cyclic
+garbage collected only in the GUI thread."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import traceback
 
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -52,3 +55,41 @@ def install_excepthook() -> None:
             )
 
     sys.excepthook = hook
+
+
+class GuiThreadGarbageCollector(QObject):
+    """Python's cyclic garbage collector, run only in the GUI thread.
+
+    Automatic collection runs in whichever thread happens to allocate when a threshold is crossed: a worker
+    thread loading a model allocates a great deal, and so finalises cycles holding Qt objects (closed windows,
+    their timers and connections) there. Destroying a Qt object outside its thread can deadlock with the GUI
+    thread, which then waits forever for the interpreter lock the worker holds (seen as an app that freezes
+    while a checkpoint loads). Here automatic collection is off and a timer in the GUI thread collects with
+    the same thresholds and generations as Python would. `stop` puts automatic collection back."""
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 500) -> None:
+        super().__init__(parent)
+        self._was_enabled = gc.isenabled()
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.collect_due)
+        gc.disable()
+        self._timer.start()
+
+    def collect_due(self) -> int:
+        """Collect the generations whose thresholds are crossed, as automatic collection would; returns the
+        number of unreachable objects found."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        gen = -1
+        for g in range(3):  # the oldest generation due whose younger ones are due too, as Python picks it
+            if not counts[g] > thresholds[g] > 0:
+                break
+            gen = g
+        return gc.collect(gen) if gen >= 0 else 0
+
+    def stop(self) -> None:
+        """Collect once more here and give collection back to Python (as it was before)."""
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()

@@ -23,6 +23,16 @@ def qloop(qapp):
     yield loop
 
 
+@pytest.fixture(scope="module", autouse=True)
+def gui_thread_gc(qapp):
+    """As in main.py: cyclic garbage (closed windows and their Qt objects) is freed in the GUI thread only."""
+    from app.appsetup import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector()
+    yield collector
+    collector.stop()
+
+
 @pytest.fixture(autouse=True)
 def dialogs(monkeypatch):
     """Record error dialogs instead of showing them (a modal box would block the test)."""
