@@ -50,6 +50,27 @@ def interpolate_time(x: torch.Tensor, removed: torch.Tensor, fill: torch.Tensor 
     return torch.where(removed[..., None], _interpolate(x, prev, nxt, fill), x)
 
 
+def interpolate_from_parent(x: torch.Tensor, removed: torch.Tensor, parents: tuple[int, ...]) -> torch.Tensor:
+    """`interpolate_time`, except that a removed joint whose parent joint is visible in that frame keeps its
+    offset from the parent, interpolated in time between the frames where both are visible: a hidden wrist
+    follows the visible elbow (and a turning or walking body) instead of a straight line through space.
+    Entries with a removed parent, or a joint never seen with its parent, take plain interpolation. On real
+    recordings it is 10-22 % closer than plain interpolation for random missing joints and 2-9 % for a limb
+    hidden 0.5-2 s (docs/benchmarks.md). Affine per channel, like `interpolate_time`."""
+    _check(x, removed)
+    if len(parents) != x.shape[-2]:
+        raise ValueError(f"{len(parents)} parents for {x.shape[-2]} joints")
+    base = interpolate_time(x, removed)
+    par = torch.tensor([max(p, 0) for p in parents], device=x.device)
+    has_parent = torch.tensor([p >= 0 for p in parents], device=x.device)
+    parent_removed = removed[..., par]  # (..., T, V)
+    pair_removed = removed | parent_removed  # offset known only where both are visible
+    offset = interpolate_time(x - x[..., par, :], pair_removed)
+    seen = (~pair_removed).any(dim=-2, keepdim=True)  # (..., 1, V) the pair was visible together somewhere
+    use = removed & ~parent_removed & has_parent & seen
+    return torch.where(use[..., None], x[..., par, :] + offset, base)
+
+
 PRIOR_FEATURES = 3  # channels interp_prior adds after the C interpolated coordinates
 GAP_SCALE = 30.0  # frames: a gap's distance to the nearest visible frame is given in units of ~1 s at 30 Hz
 GAP_CAP = 4.0  # ... and capped there (beyond it interpolation knows as little as nothing)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dcmae_core.baselines import GAP_SCALE, interp_prior, interpolate_removed
+from dcmae_core.baselines import GAP_SCALE, interp_prior, interpolate_from_parent, interpolate_removed
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, ConfigError, config_from_dict
 from dcmae_core.data.transforms import crop_resize, face_front, presence, standardise
@@ -114,16 +114,17 @@ class Predictor:
         present = presence(data)  # (M, T)
         return standardise(data, present, self.mean, self.std), present.any(axis=1)
 
-    def _gate(self, fill: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    def _gate(self, fill: np.ndarray, prior: np.ndarray, anchor: np.ndarray) -> np.ndarray:
         """Interpolation where it is reliable, the model's correction where it is not: an entry visible on both
-        sides within `fill_gate` frames keeps interpolation, the correction ramps in over the next `fill_gate`
-        frames of distance, and one-sided or never-visible entries take the model's fill whole. The distance is
-        calibrated on training data (bench/calibrate_fill_gate.py) and stored in the checkpoint."""
+        sides within `fill_gate` frames keeps the interpolated `anchor` (`interpolate_from_parent`), the
+        correction ramps in over the next `fill_gate` frames of distance, and one-sided or never-visible entries
+        take the model's fill whole. The distance is calibrated on training data (bench/calibrate_fill_gate.py)
+        and stored in the checkpoint."""
         c = fill.shape[-1]
-        interp, both, gap = prior[..., :c], prior[..., c], prior[..., c + 2] * GAP_SCALE  # gap in frames
+        both, gap = prior[..., c], prior[..., c + 2] * GAP_SCALE  # gap in frames
         w = np.clip((gap - self.fill_gate) / self.fill_gate, 0.0, 1.0)
         w = np.where(both > 0.5, w, 1.0)[..., None]  # (M, T, V, 1)
-        return interp + w * (fill - interp)
+        return anchor + w * (fill - anchor)
 
     def _fit_persons(self, arr: np.ndarray) -> np.ndarray:
         """Pad (with zeros) or cut the person axis to the model's M."""
@@ -296,7 +297,8 @@ class Predictor:
             if progress is not None and progress((i + 1) / len(starts)) is False:
                 raise Cancelled()
         if prior is not None and self.fill_gate > 0:
-            out = np.where(mask[..., None], self._gate(out, prior), out)
+            anchor = interpolate_from_parent(torch.from_numpy(x), torch.from_numpy(mask), self.layout.parents)
+            out = np.where(mask[..., None], self._gate(out, prior, anchor.numpy()), out)
         metres = out * self.std + self.mean
         metres[~valid] = 0.0
         result = np.where(mask[..., None], metres, self._fit_persons(data))
