@@ -27,7 +27,7 @@ demo: $(STAMP)
 test: sysdeps $(STAMP)
 	$(PY) -m pytest -q
 
-# everything but the tests marked slow (training runs, subprocesses, screenshots): under a minute on 2 cores
+# everything but the tests marked slow (each over half a second: training runs, subprocesses, windows, GL)
 test-fast: sysdeps $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN_IN_CORE = {"PySide6", "PyQt5", "PyQt6", "pyqtgraph", "qasync", "app", "OpenGL"}
 
@@ -31,6 +33,7 @@ def test_core_sources_never_import_qt_or_app():
     assert not bad, f"dcmae_core imports GUI modules: {bad}"
 
 
+@pytest.mark.slow
 def test_importing_core_loads_no_qt_module():
     code = (
         "import sys, pkgutil, importlib, dcmae_core\n"

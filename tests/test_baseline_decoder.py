@@ -30,6 +30,7 @@ def test_the_baseline_decoder_is_8_encoder_style_stta_blocks(preset):
         assert _count(s) == _count(STTABlock(d, d, qk, cfg.model.encoder_heads, enc.att0.shape[-1]))
 
 
+@pytest.mark.slow
 def test_the_paper_preset_keeps_the_slim_decoder_and_full_is_a_switch():
     slim = build_dcmae(build_config("paper"), 25)
     full = build_dcmae(build_config("paper", ["model.decoder_stta=full"]), 25)

@@ -33,6 +33,7 @@ def test_interpolation_rejects_mismatched_shapes() -> None:
         interpolate_removed(np.zeros((1, 5, 25, 3)), np.zeros((1, 5, 24), dtype=bool))
 
 
+@pytest.mark.slow
 def test_parent_relative_interpolation_follows_a_visible_parent_on_a_curve() -> None:
     """An upper arm swinging on a circle with the body walking, the wrist bending slowly: a hidden hand placed
     relative to its visible elbow stays close to the truth where plain interpolation cuts the chord; a hand whose

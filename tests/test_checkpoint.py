@@ -79,6 +79,7 @@ def _model_checkpoint(tmp_path):
     return write_untrained_checkpoint(tmp_path / "m.pt")
 
 
+@pytest.mark.slow
 def test_bit_flips_never_load_as_changed_weights(tmp_path):
     """Of single-bit flips anywhere in a valid checkpoint, none may load with different contents (before the
     checksum, most loaded with changed weights)."""
@@ -127,6 +128,7 @@ def test_a_flipped_weight_names_the_checksum(tmp_path):
         (lambda d: d.pop("stats"), "lacks stats"),
     ],
 )
+@pytest.mark.slow
 def test_nan_weights_statistics_and_missing_fields_are_refused(tmp_path, capsys, spoil, words):
     from dcmae_core.train import main
     from tests.shared_data import NTU_SAMPLES

@@ -54,6 +54,7 @@ def test_checkpoint_describes_itself():
     assert DEMO_CHECKPOINT.stat().st_size < 20 * 2**20
 
 
+@pytest.mark.slow
 def test_recognises_fresh_clips_of_held_out_performers(predictor, clips):
     hits = [int(np.argmax(predictor.classify(data))) == label for label, data in clips]
     chance = 1 / len(predictor.class_names)

@@ -77,6 +77,7 @@ print(held - rss())  # bytes given back to the system when it is freed
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc allocator tuning")
+@pytest.mark.slow
 def test_keep_freed_memory_keeps_blocks_for_the_next_step():
     """Training frees and re-allocates gigabytes per step; tuned, a freed block stays with the process for the
     next step instead of being unmapped and faulted in again (the CPU pretraining speed-up in docs/benchmarks.md)."""

@@ -73,6 +73,7 @@ def run_epoch(model, loss_fn, batches, *, log_every, checkpoint_every=0, on_chec
     return out, logger, state
 
 
+@pytest.mark.slow
 def test_a_training_step_reads_nothing_back_between_log_steps(monkeypatch):
     """Count reads of tensor values to the host (item, float, int, bool, tolist) made by dcmae_core code; on
     CUDA each is a sync that stalls the launch queue. Only log steps (and the epoch's end) may read."""

@@ -176,6 +176,7 @@ def test_lsl_stream_that_goes_away_while_reconnecting_is_waited_for(monkeypatch)
         LSLSource(info.name(), resolve_timeout=0.5).open()
 
 
+@pytest.mark.slow
 def test_lsl_channels_reordered_by_their_labels():
     name = unique("dcmae-perm")
     labels = channel_labels(NTU25, 1)
@@ -198,6 +199,7 @@ def test_lsl_channels_reordered_by_their_labels():
         src.close()
 
 
+@pytest.mark.slow
 def test_replay_paces_frames_and_marks_absent_persons(ntu_files):
     src = open_source(f"replay:{ntu_files[0]}", fps=200.0)
     src.open()

@@ -153,6 +153,7 @@ def test_decoder_checkpointing_gives_the_same_loss_and_gradients():
         assert torch.allclose(ga[name], gb[name], rtol=1e-4, atol=1e-6), name
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_one_batch():
     model, t = make()
     x = torch.randn(1, 2, t, 25, 3, generator=gen(3))

@@ -13,6 +13,7 @@ from dcmae_core.data.ntu_types import COLOR_CAMERA
 from dcmae_core.data.ntu_write import mark_filled, sidecar_path, significant_digits, write_filled_skeleton
 
 
+@pytest.mark.slow
 def test_written_with_its_own_digits_a_file_is_the_same_bytes(ntu_files: list[Path], tmp_path: Path) -> None:
     for p in ntu_files:
         skel = read_skeleton(p)

@@ -4,6 +4,7 @@ SkeletonFormatError (never another exception, never a half-built result)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shared_data import NTU_SAMPLES
@@ -80,6 +81,7 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
+@pytest.mark.slow
 def test_mutations_parse_or_raise_format_error(data: bytes) -> None:
     try:
         skel = parse_skeleton(data, path="fuzz.skeleton")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from dcmae_core.checkpoint import load_checkpoint
 from dcmae_core.config import build_config
 from dcmae_core.engine import TrainState
 from dcmae_core.stages import run_pretrain
 
 
+@pytest.mark.slow
 def test_pretraining_best_is_the_lowest_loss_and_leaves_the_accuracy_field_alone(tiny_cache, tmp_path):
     cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.pretrain_epochs=3"])
     run_pretrain(cfg, tmp_path)

@@ -26,6 +26,7 @@ def test_profile_command_prints_json(capsys):
     assert r["app_case"]["reconstruct_classify_ms_1_person"] > 0
 
 
+@pytest.mark.slow
 def test_ablations_change_counts_and_gmac_scales_with_persons():
     full = profile_model(build_config("tiny"), speed=False)
     mae = profile_model(build_config("tiny", ["model.cross_attention=false", "model.diffusion=false"]), speed=False)
@@ -54,6 +55,7 @@ def test_count_ops_leaves_out_views_and_counts_a_composite_once():
     assert ops["top_level"] == 4 and ops["all_aten"] > ops["top_level"]  # view, view, t, matmul (-> mm, ...)
 
 
+@pytest.mark.slow
 def test_profile_counts_the_operators_of_a_pretraining_step():
     r = profile_model(build_config("tiny"), speed=False)["ops"]
     step = r["pretrain_step"]

@@ -43,6 +43,7 @@ def finetuned(tiny_cache, tmp_path_factory) -> Path:
     return out / "ft" / "best.pt"
 
 
+@pytest.mark.slow
 def test_evaluate_prints_every_arm(finetuned, capsys):
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(finetuned), "--occlusion", "0.1,0.2", "--json"]) == 0
@@ -55,6 +56,7 @@ def test_evaluate_prints_every_arm(finetuned, capsys):
     assert "encoder only" in line and "REC" in line and "interpolation" in line
 
 
+@pytest.mark.slow
 def test_evaluate_takes_occlusion_patterns_beside_ratios(finetuned, capsys):
     capsys.readouterr()
     assert (
@@ -94,6 +96,7 @@ def test_table_4_puts_every_arm_beside_the_paper(tmp_path):
     assert "| 50.0 | 62.5 | 75.0 |" in first
 
 
+@pytest.mark.slow
 def test_reconstruct_writes_a_valid_ntu_file_and_npy(finetuned, tmp_path):
     out = tmp_path / "rec.skeleton"
     assert (

@@ -82,6 +82,7 @@ def test_a_second_run_on_a_busy_folder_stops_naming_the_holder_and_sigterm_exits
     assert _metrics(out)[-1]["event"] == "stopped" and (out / "last.pt").is_file()
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_process_is_taken_over(tiny_cache, tmp_path):
     out = tmp_path / "run"
     holder = subprocess.Popen(
@@ -111,6 +112,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tiny_cache, tmp_path):
     assert json.loads((out / LOCK_NAME).read_text())["pid"] == os.getpid()
 
 
+@pytest.mark.slow
 def test_an_existing_run_is_never_replaced_without_resume_or_overwrite(tiny_cache, tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["pretrain", *FAST, "--data", str(tiny_cache), "--out", str(out)]
@@ -132,6 +134,7 @@ def test_an_existing_run_is_never_replaced_without_resume_or_overwrite(tiny_cach
     assert main(argv) == 1  # a partial run: last.pt alone still counts
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_repeats_no_metrics_line_and_cleans_temp_files(tiny_cache, tmp_path, monkeypatch):
     """Killed right after an in-loop save at step 3: lines logged after that save are replayed by the resume
     and must appear once; the temp file of an interrupted save is removed."""

@@ -72,6 +72,7 @@ def test_same_seed_identical_bytes_and_subset_independence(tmp_path):
     assert all(pa.read_bytes() != pd.read_bytes() for pa, pd in zip(a, d, strict=True))
 
 
+@pytest.mark.slow
 def test_files_parse_with_sane_camera_space(tmp_path):
     names = corpus_names(count=38, seed=1)
     assert len(set(n.action for n in names)) == len(SYNTH_ACTIONS)  # balanced draw covers every class

@@ -35,6 +35,7 @@ def pretrained(tiny_cache, tmp_path_factory) -> Path:
     return run
 
 
+@pytest.mark.slow
 def test_pretrain_writes_a_self_describing_run(pretrained):
     for name in ("config.json", "metrics.jsonl", "command.txt", "last.pt", "best.pt"):
         assert (pretrained / name).exists(), name
@@ -48,6 +49,7 @@ def test_pretrain_writes_a_self_describing_run(pretrained):
     assert len(ckpt["stats"]["mean"]) == 3 and ckpt["class_names"]
 
 
+@pytest.mark.slow
 def test_finetune_few_labels_and_evaluate_missing_joints(pretrained, tiny_cache, tmp_path):
     cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.finetune_epochs=2", "data.label_ratio=0.5"])
     res = run_finetune(cfg, tmp_path, pretrained=str(pretrained / "last.pt"))
@@ -142,6 +144,7 @@ def test_two_process_gloo_run(tiny_cache, tmp_path):
     assert load_checkpoint(tmp_path / "last.pt")["dcmae"]
 
 
+@pytest.mark.slow
 def test_resume_from_a_save_at_the_epochs_last_step_finishes(tiny_cache, tmp_path):
     """A kill right after an in-loop save at an epoch's last step (before the end-of-epoch save) left a
     checkpoint that every --resume ran zero batches from and then failed on (KeyError: 'loss')."""
@@ -165,6 +168,7 @@ def test_resume_from_a_save_at_the_epochs_last_step_finishes(tiny_cache, tmp_pat
         assert torch.equal(last["dcmae"][k], v)
 
 
+@pytest.mark.slow
 def test_finetune_goes_on_from_a_finetuned_checkpoint(pretrained, tiny_cache, tmp_path):
     """--pretrained with a finetuned checkpoint starts from its classifier: the encoder always, the head when
     the classes match; a fresh start (a pretraining checkpoint) does not."""

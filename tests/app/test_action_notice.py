@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from shared_data import SHARED_DATA
 
 from app import core_bridge
@@ -18,6 +19,7 @@ def test_known_and_unknown_actions():
     assert unknown_action("", CLASSES) == "" and unknown_action("reading", []) == ""
 
 
+@pytest.mark.slow
 def test_files_carry_their_action(ntu_files):
     utd = core_bridge.load_sequence(SHARED_DATA / "real" / "utd_mhad" / "a5_s2_t2_skeleton.mat")
     assert utd.action == "UTD-MHAD: right arm throw"

@@ -10,6 +10,8 @@ from app import core_bridge
 from app.widgets.browser import filter_entries, parse_ids
 from tests.shared_data import NTU_SAMPLES
 
+pytestmark = pytest.mark.slow  # each test here takes over half a second (make test-fast leaves them out)
+
 
 def test_parse_ids_and_filter():
     assert parse_ids("") is None and parse_ids("1, 3-5") == {1, 3, 4, 5}

@@ -15,6 +15,8 @@ from app import export
 from dcmae_core.data.ntu import read_skeleton
 from tests.conftest import NTU_SAMPLES
 
+pytestmark = pytest.mark.slow  # each test here takes over half a second (make test-fast leaves them out)
+
 A058 = NTU_SAMPLES / "S001C003P008R002A058.skeleton"
 
 

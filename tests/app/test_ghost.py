@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app import render
 from tests.conftest import NTU_SAMPLES
@@ -10,6 +11,7 @@ from tests.conftest import NTU_SAMPLES
 A058 = NTU_SAMPLES / "S001C003P008R002A058.skeleton"
 
 
+@pytest.mark.slow
 def test_ghost_of_the_original_in_the_reconstruction_pane(window):
     window.open_path(A058)
     st = window.state

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from app.export import qimage_to_array
 from tests.conftest import NTU_SAMPLES
 
-pytestmark = pytest.mark.gl
+pytestmark = [pytest.mark.gl, pytest.mark.slow]  # GL under Xvfb: over a second a test
 A058 = NTU_SAMPLES / "S001C003P008R002A058.skeleton"
 BLUE, ORANGE = (38, 191, 255), (255, 140, 25)  # render.BODY_COLORS[0], [1] in 0..255
 
@@ -62,7 +62,6 @@ def test_gl_picking_and_presets(gl_window, qtbot):
     assert gl_window.state.selected is not None and gl_window.state.selected[0] == 1
 
 
-@pytest.mark.slow
 def test_main_screenshot_mode(tmp_path):
     out = tmp_path / "shot.png"
     res = subprocess.run(

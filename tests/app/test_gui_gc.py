@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import threading
 
+import pytest
+
 from app.workers.jobs import Job
 
 
@@ -20,6 +22,7 @@ class Cycle:
         self.record.append(threading.current_thread().name)
 
 
+@pytest.mark.slow
 def test_worker_allocations_leave_cycles_to_the_gui_thread(qtbot, gui_thread_gc):
     assert not gc.isenabled()
     gc.collect()
@@ -40,6 +43,7 @@ def test_worker_allocations_leave_cycles_to_the_gui_thread(qtbot, gui_thread_gc)
     assert record == [threading.main_thread().name]
 
 
+@pytest.mark.slow
 def test_stop_gives_collection_back(qapp):
     from app.appsetup import GuiThreadGarbageCollector
 

@@ -13,6 +13,8 @@ from app.views.base import frame_layers
 from dcmae_core.layout import KINECT20
 from tests.shared_data import NTU_SAMPLES
 
+pytestmark = pytest.mark.slow  # each test here takes over half a second (make test-fast leaves them out)
+
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 NWUCLA, UTD, KG = REAL / "nw_ucla" / "all_sqe", REAL / "utd_mhad", REAL / "kinder_gator"
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} (the shared real recordings) is absent")

@@ -14,6 +14,8 @@ from app.main_window import MainWindow
 from tests.app.conftest import FakePredictor
 from tests.conftest import NTU_SAMPLES
 
+pytestmark = pytest.mark.slow  # each test here takes over half a second (make test-fast leaves them out)
+
 LAPTOP = QRect(0, 0, 1366, 720)  # a 1366×768 screen less a 48 px taskbar
 UTD = NTU_SAMPLES.parent / "real" / "utd_mhad" / "a5_s2_t2_skeleton.mat"
 A001 = NTU_SAMPLES / "S001C001P001R001A001.skeleton"

@@ -66,6 +66,7 @@ class Pusher(threading.Thread):
         self.outlet = None
 
 
+@pytest.mark.slow
 def test_display_arrays_hold_missing_and_take_reconstruction():
     raw = np.zeros((4, 2, 25, 3), np.float32) + np.arange(4, dtype=np.float32)[:, None, None, None]
     raw[:, 1] = np.nan

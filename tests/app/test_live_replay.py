@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
 
 from tests.conftest import NTU_SAMPLES
@@ -14,6 +15,7 @@ A058 = NTU_SAMPLES / "S001C003P008R002A058.skeleton"  # 70 frames
 WAIT_MS = 30_000
 
 
+@pytest.mark.slow
 def test_a_looped_replay_starts_again_at_its_end(window, qtbot):
     panel, live = window.live_panel, window.live_controller
     window.show_panel("Live")
@@ -79,6 +81,7 @@ def test_live_frames_do_not_go_on_the_undo_stack(window):
     assert not st.can_undo and not st.can_redo
 
 
+@pytest.mark.slow
 def test_the_live_panels_buttons_reach_the_controller(window, qtbot):
     panel, live = window.live_panel, window.live_controller
     window.show_panel("Live")

@@ -38,6 +38,7 @@ def test_editor_lists_every_pattern_with_its_description(window):
     assert ed.pattern.toolTip() == PATTERNS["limb_span"]
 
 
+@pytest.mark.slow
 def test_bridge_mask_is_the_core_mask(window):
     window.open_path(TWO)
     seq = window.state.sequence
@@ -81,6 +82,7 @@ def test_app_seed_gives_the_cli_mask(window, qtbot, tmp_path):
         assert not np.array_equal(_apply(window, qtbot, name, args, 8), cli) or name == "person_part"
 
 
+@pytest.mark.slow
 def test_bad_pattern_arguments_are_a_dialog_and_manual_masking_still_works(window, qtbot, dialogs):
     window.open_path(TWO)
     st = window.state

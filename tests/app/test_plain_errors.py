@@ -10,6 +10,8 @@ import pytest
 from tests.app.conftest import FakePredictor
 from tests.conftest import NTU_SAMPLES, ROOT
 
+pytestmark = pytest.mark.slow  # each test here takes over half a second (make test-fast leaves them out)
+
 A001 = NTU_SAMPLES / "S001C001P001R001A001.skeleton"
 DEMO = ROOT / "dcmae_core" / "resources" / "checkpoints" / "dcmae_demo.pt"
 

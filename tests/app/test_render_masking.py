@@ -129,6 +129,7 @@ def test_part_invert_and_spec():
         masking.part_mask(present, V, [0], frames=(5, 50))
 
 
+@pytest.mark.slow
 def test_void_qt_calls_keep_none_alive():
     """PySide6 6.12.0 on CPython 3.11 dropped a reference to None on every void call and aborted the
     interpreter ("none_dealloc") after ~30k draw calls; pyproject keeps such builds out. Run in a child

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.widgets.dialogs import model_info_text
 from app.widgets.inference_panel import model_summary
 from app.workers.inference import model_info
 from tests.app.conftest import FakePredictor
 from tests.conftest import NTU_SAMPLES
+
+pytestmark = pytest.mark.slow  # each test here takes over half a second (make test-fast leaves them out)
 
 A001 = NTU_SAMPLES / "S001C001P001R001A001.skeleton"
 A058 = NTU_SAMPLES / "S001C003P008R002A058.skeleton"

@@ -130,6 +130,7 @@ def test_stop_then_resume(panel, ctl, qtbot, tiny_cache, tmp_path):
     assert sig.args[1] == "stopped"
 
 
+@pytest.mark.slow
 def test_crashing_run_is_reported_failed(panel, ctl, qtbot, tiny_cache, tmp_path):
     fill(panel, tiny_cache, tmp_path / "bad")
     panel.form.batch.setValue(4)
@@ -152,6 +153,7 @@ def test_crashing_run_is_reported_failed(panel, ctl, qtbot, tiny_cache, tmp_path
     assert "nonsense" in panel.log.toPlainText()
 
 
+@pytest.mark.slow
 def test_prepare_from_panel_counts_skipped_files(panel, ctl, qtbot, tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()

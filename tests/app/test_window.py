@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from app import core_bridge, export
 from tests.conftest import NTU_MALFORMED, NTU_SAMPLES
+
+pytestmark = pytest.mark.slow  # each test here takes over half a second (make test-fast leaves them out)
 
 A058 = NTU_SAMPLES / "S001C003P008R002A058.skeleton"
 A001 = NTU_SAMPLES / "S001C001P001R001A001.skeleton"

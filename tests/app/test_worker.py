@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from tests.app.conftest import FakePredictor
 from tests.conftest import NTU_SAMPLES
 
+pytestmark = pytest.mark.slow  # each test here takes over half a second (make test-fast leaves them out)
+
 A001 = NTU_SAMPLES / "S001C001P001R001A001.skeleton"
 
 
