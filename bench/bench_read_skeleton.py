@@ -114,11 +114,11 @@ def main() -> int:
     ap.add_argument(
         "--keep-freed-memory",
         action="store_true",
-        help="tune the allocator as `prepare` workers run (dcmae_core.allocator.keep_freed_memory)",
+        help="tune the allocator as `prepare` workers run (dcmae_core.training.allocator.keep_freed_memory)",
     )
     args = ap.parse_args()
     if args.keep_freed_memory:
-        from dcmae_core.allocator import keep_freed_memory
+        from dcmae_core.training.allocator import keep_freed_memory
 
         print(f"allocator tuned: {keep_freed_memory()}")
     files = sorted(Path(args.folder).glob("*.skeleton"))

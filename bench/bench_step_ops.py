@@ -5,9 +5,10 @@
 `--old-tree` is a folder holding another version's `dcmae_core/` (e.g. `git archive BASE dcmae_core | tar -x -C
 /tmp/old`). Each measurement runs in a fresh child process with that tree (or this checkout) first on
 PYTHONPATH, and old and new children alternate round by round, so both see the same machine load. Operator
-counts use `count_ops` of this checkout's dcmae_core/profiling.py for both versions (one definition); `--compile
-blocks` adds a third variant, this checkout with train.compile_mode=blocks (its first steps, the compile, are
-timed separately). Prints one JSON object per measurement and a summary table (medians over rounds).
+counts use `count_ops` of this checkout's dcmae_core/evaluation/profiling.py for both versions (one
+definition); `--compile blocks` adds a third variant, this checkout with train.compile_mode=blocks (its first
+steps, the compile, are timed separately). Prints one JSON object per measurement and a summary table (medians
+over rounds).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ HERE = Path(__file__).resolve().parents[1]
 
 def _new_profiling():
     """This checkout's profiling module, loaded by path so that an old tree on sys.path uses the same counter."""
-    spec = importlib.util.spec_from_file_location("new_profiling", HERE / "dcmae_core" / "profiling.py")
+    spec = importlib.util.spec_from_file_location("new_profiling", HERE / "dcmae_core" / "evaluation" / "profiling.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -39,10 +40,13 @@ def child(args: argparse.Namespace) -> None:
     from dcmae_core.config import build_config
     from dcmae_core.model.factory import build_dcmae
 
-    try:  # the tree under test: runs.py before the split of issue 14, allocator.py after
-        from dcmae_core.allocator import keep_freed_memory
+    try:  # the tree under test: runs.py before the split of issue 14, allocator.py after, training/ since
+        from dcmae_core.training.allocator import keep_freed_memory
     except ImportError:
-        from dcmae_core.runs import keep_freed_memory
+        try:
+            from dcmae_core.allocator import keep_freed_memory
+        except ImportError:
+            from dcmae_core.runs import keep_freed_memory
 
     keep_freed_memory()  # as the training commands and `profile` run on the CPU
     prof = _new_profiling()
@@ -71,7 +75,7 @@ def child(args: argparse.Namespace) -> None:
     x = torch.randn(args.batch, m, cfg.data.num_frames, v, c)
     valid = torch.ones(args.batch, m, dtype=torch.bool)
     if args.compile != "off":
-        from dcmae_core.engine import compile_for_training
+        from dcmae_core.training.engine import compile_for_training
 
         compile_for_training(model, args.compile)
 

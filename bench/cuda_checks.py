@@ -22,9 +22,9 @@ import torch
 
 from dcmae_core.checkpoint import load_checkpoint, write_untrained_checkpoint
 from dcmae_core.config import build_config
-from dcmae_core.engine import compile_for_training
 from dcmae_core.inference import Predictor
 from dcmae_core.model.factory import build_dcmae
+from dcmae_core.training.engine import compile_for_training
 
 FAILED: list[str] = []
 

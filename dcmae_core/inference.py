@@ -17,11 +17,11 @@ from dcmae_core.baselines import GAP_SCALE, interp_prior, interpolate_from_paren
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, ConfigError, config_from_dict
 from dcmae_core.data.transforms import crop_resize, face_front, presence, standardise
-from dcmae_core.devices import resolve_device
 from dcmae_core.layout import LAYOUTS, Layout, joint_map
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.model.factory import models_from_checkpoint
 from dcmae_core.resources import bundled
+from dcmae_core.training.devices import resolve_device
 
 __all__ = [
     "Predictor",

@@ -67,3 +67,35 @@ def test_only_the_workers_and_the_core_bridge_import_the_core():
         if _imported_roots(path) & {"torch", "dcmae_core"}:
             bad.append(str(path.relative_to(ROOT)))
     assert not bad, f"only app/workers/ and app/core_bridge.py may import torch or the core: {bad}"
+
+
+# What the core's top level may hold: what every floor uses (configs, layout, masks, checkpoints, baselines), the
+# inference API, the CLI entry, and the packages. Training code belongs in training/, evaluation in evaluation/.
+CORE_TOP_LEVEL = {
+    "__init__.py",
+    "config.py",
+    "layout.py",
+    "occlusion.py",
+    "mask_spec.py",
+    "checkpoint.py",
+    "inference.py",
+    "baselines.py",
+    "train.py",
+    "cli",
+    "data",
+    "evaluation",
+    "live",
+    "model",
+    "resources",
+    "training",
+}
+
+
+def test_the_core_top_level_holds_only_the_listed_modules_and_packages():
+    """The folders show the architecture: a new module goes into its package, or onto this list on purpose."""
+    core = ROOT / "dcmae_core"
+    found = {p.name for p in core.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")}
+    assert found - CORE_TOP_LEVEL == set(), "new at dcmae_core's top level: move it into a package or list it here"
+    assert CORE_TOP_LEVEL - found == set(), "listed but gone: update CORE_TOP_LEVEL"
+    assert {"engine.py", "stages.py", "run_folder.py"} <= {p.name for p in (core / "training").iterdir()}
+    assert {"missing_joints.py", "experiments.py", "profiling.py"} <= {p.name for p in (core / "evaluation").iterdir()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dcmae_core.config import build_config
-from dcmae_core.experiments import SKELETONMAE
+from dcmae_core.evaluation.experiments import SKELETONMAE
 from dcmae_core.model.factory import build_dcmae
 from dcmae_core.model.stta import TOKEN_KERNEL, STTABlock
 

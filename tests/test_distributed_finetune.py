@@ -22,8 +22,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from dcmae_core.checkpoint import load_checkpoint
 from dcmae_core.config import build_config
-from dcmae_core.engine import classification_loss
 from dcmae_core.model.factory import build_classifier, build_dcmae
+from dcmae_core.training.engine import classification_loss
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS, HALF = 3, 2  # optimiser steps; samples per process (the global batch is 2 * HALF)

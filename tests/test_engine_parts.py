@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from dcmae_core.config import build_config
-from dcmae_core.engine import EpochSampler
 from dcmae_core.layout import NTU25
 from dcmae_core.mask_spec import MaskSpecError, parse_mask_spec
-from dcmae_core.optimizer import lr_at
+from dcmae_core.training.engine import EpochSampler
+from dcmae_core.training.optimizer import lr_at
 
 
 def test_sampler_is_a_function_of_seed_and_epoch_and_skips_a_prefix():
@@ -65,7 +65,7 @@ _RETAINED = """
 import os, sys
 import numpy as np
 if sys.argv[1] == "tuned":
-    from dcmae_core.allocator import keep_freed_memory
+    from dcmae_core.training.allocator import keep_freed_memory
     assert keep_freed_memory() and keep_freed_memory()  # idempotent
 def rss():
     return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")

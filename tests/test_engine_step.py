@@ -1,5 +1,5 @@
-"""The training step of `engine.train_one_epoch`: no host reads between log steps, a non-finite loss stops the run
-naming its steps before any checkpoint, and a compiled tiny model gives the eager model's loss."""
+"""The training step of `training.engine.train_one_epoch`: no host reads between log steps, a non-finite loss
+stops the run naming its steps before any checkpoint, and a compiled tiny model gives the eager model's loss."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from dcmae_core.config import build_config
-from dcmae_core.devices import DistContext
-from dcmae_core.engine import NonFiniteLossError, TrainState, compile_for_training, train_one_epoch
 from dcmae_core.model.factory import build_dcmae
+from dcmae_core.training.devices import DistContext
+from dcmae_core.training.engine import NonFiniteLossError, TrainState, compile_for_training, train_one_epoch
 
 CORE = str(Path(__file__).resolve().parents[1] / "dcmae_core")
 

@@ -14,7 +14,7 @@ from dcmae_core.inference import Predictor
 from dcmae_core.layout import KINECT20, NTU25, find_layout, joint_map
 from dcmae_core.model.dcmae import DCMAE
 from dcmae_core.occlusion import occlusion_mask
-from dcmae_core.stages import pretrain_loss_fn
+from dcmae_core.training.stages import pretrain_loss_fn
 
 PRIOR = ["model.fill_prior=interp"]
 

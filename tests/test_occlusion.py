@@ -9,7 +9,7 @@ import torch
 
 from dcmae_core.data.ntu import read_skeleton
 from dcmae_core.data.preprocess import preprocess_skeleton
-from dcmae_core.evaluation import occlusion_masks
+from dcmae_core.evaluation.missing_joints import occlusion_masks
 from dcmae_core.layout import KINECT20, NTU25, generic_layout
 from dcmae_core.mask_spec import MaskSpecError, parse_mask_spec
 from dcmae_core.model.masking import missing_joint_mask

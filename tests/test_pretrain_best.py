@@ -9,8 +9,8 @@ import pytest
 
 from dcmae_core.checkpoint import load_checkpoint
 from dcmae_core.config import build_config
-from dcmae_core.engine import TrainState
-from dcmae_core.stages import run_pretrain
+from dcmae_core.training.engine import TrainState
+from dcmae_core.training.stages import run_pretrain
 
 
 @pytest.mark.slow

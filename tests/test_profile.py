@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from dcmae_core.config import build_config
-from dcmae_core.profiling import count_gmac, count_ops, profile_model
+from dcmae_core.evaluation.profiling import count_gmac, count_ops, profile_model
 from dcmae_core.train import main
 
 

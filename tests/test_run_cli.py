@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dcmae_core import experiments
 from dcmae_core.config import build_config
 from dcmae_core.data.ntu import read_skeleton
+from dcmae_core.evaluation import experiments
 from dcmae_core.train import main
 from tests.shared_data import NTU_SAMPLES
 
@@ -172,14 +172,14 @@ def test_experiment_writes_the_table_and_does_not_rerun_finished_cells(tiny_cach
     def no_training(*args, **kwargs):
         raise AssertionError("a finished cell was trained again")
 
-    monkeypatch.setattr("dcmae_core.stages.run_pretrain", no_training)
-    monkeypatch.setattr("dcmae_core.stages.run_finetune", no_training)
+    monkeypatch.setattr("dcmae_core.training.stages.run_pretrain", no_training)
+    monkeypatch.setattr("dcmae_core.training.stages.run_finetune", no_training)
     assert main(argv) == 0
     assert (tmp_path / "table1.md").read_text() == table
 
 
 def test_a_stopped_stage_ends_the_sweep_with_a_resume_hint(tiny_cache, tmp_path, monkeypatch):
-    monkeypatch.setattr("dcmae_core.stages.run_pretrain", lambda *a, **k: {"finished": False})
+    monkeypatch.setattr("dcmae_core.training.stages.run_pretrain", lambda *a, **k: {"finished": False})
     cfg = build_config("tiny", [f"data.root={tiny_cache}"])
     with pytest.raises(experiments.SweepStopped, match="run the same command again"):
         experiments.run_cell(experiments.Cell("DCMAE"), cfg, tmp_path)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from dcmae_core import stages
 from dcmae_core.config import build_config
-from dcmae_core.run_folder import EXIT_STOPPED, LOCK_NAME
 from dcmae_core.train import main
+from dcmae_core.training import stages
+from dcmae_core.training.run_folder import EXIT_STOPPED, LOCK_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--preset", "tiny", "--set", "train.pretrain_epochs=1"]
@@ -89,7 +89,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tiny_cache, tmp_path):
         [
             sys.executable,
             "-c",
-            "import time\nfrom dcmae_core.run_folder import claim_run_dir\n"
+            "import time\nfrom dcmae_core.training.run_folder import claim_run_dir\n"
             f"with claim_run_dir({str(out)!r}):\n    print('held', flush=True)\n"
             "    time.sleep(600)",
         ],

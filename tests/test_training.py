@@ -16,8 +16,8 @@ from free_port import free_port
 
 from dcmae_core.checkpoint import load_checkpoint
 from dcmae_core.config import build_config
-from dcmae_core.evaluation import evaluate_checkpoint
-from dcmae_core.stages import run_finetune, run_pretrain
+from dcmae_core.evaluation.missing_joints import evaluate_checkpoint
+from dcmae_core.training.stages import run_finetune, run_pretrain
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,7 +150,7 @@ def test_resume_from_a_save_at_the_epochs_last_step_finishes(tiny_cache, tmp_pat
     checkpoint that every --resume ran zero batches from and then failed on (KeyError: 'loss')."""
     from dcmae_core.checkpoint import save_checkpoint
     from dcmae_core.config import build_config
-    from dcmae_core.stages import run_pretrain
+    from dcmae_core.training.stages import run_pretrain
 
     cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.pretrain_epochs=1", "train.batch_size=4"])
     done = run_pretrain(cfg, tmp_path / "whole")
@@ -173,7 +173,7 @@ def test_finetune_goes_on_from_a_finetuned_checkpoint(pretrained, tiny_cache, tm
     """--pretrained with a finetuned checkpoint starts from its classifier: the encoder always, the head when
     the classes match; a fresh start (a pretraining checkpoint) does not."""
     from dcmae_core.model.factory import build_classifier, build_dcmae
-    from dcmae_core.stages import _start_from_finetuned
+    from dcmae_core.training.stages import _start_from_finetuned
 
     cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.finetune_epochs=1"])
     first = tmp_path / "first"

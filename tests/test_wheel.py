@@ -60,6 +60,9 @@ def test_wheel_holds_presets_resources_checkpoints_and_the_command(wheel):
     assert "dcmae_core/resources/checkpoints/dcmae_real.pt" in bundled
     assert "dcmae_core/resources/checkpoints/dcmae_demo.pt" in bundled
     assert not [f for f in bundled if f not in names], "files the package reads are missing from the wheel"
+    sources = [p.relative_to(ROOT).as_posix() for p in (ROOT / "dcmae_core").rglob("*.py")]
+    assert "dcmae_core/training/engine.py" in sources  # the list is the checkout's, so check it is real
+    assert not [f for f in sources if f not in names], "core modules missing from the wheel (a package not found?)"
     assert "dcmae = dcmae_core.train:main" in scripts
     assert "app/main_window.py" in names
     assert not [n for n in names if n.startswith(("tests/", "bench/", "assets/"))]

@@ -2,8 +2,8 @@
 
     python tools/missing_joint_gain.py dcmae_core/resources/checkpoints/dcmae_demo.pt CACHE
 
-CACHE: the demo's prepared corpus (`make_corpus(OUT, 1200, 0)` of dcmae_core/demo.py, i.e. OUT/cache of a demo
-run). Classifies the test split clean and with the protocol's seeded missing joints (ratios 0, 5, 10, 20 %)
+CACHE: the demo's prepared corpus (`make_corpus(OUT, 1200, 0)` of dcmae_core/evaluation/demo.py, i.e. OUT/cache
+of a demo run). Classifies the test split clean and with the protocol's seeded missing joints (ratios 0, 5, 10, 20 %)
 filled three ways: 0 m (as evaluation does: what a sensor reports), the data mean, the value plus noise.
 Then the two classes where the gain comes from: pickup and sitting down.
 """
@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from dcmae_core.checkpoint import load_checkpoint
 from dcmae_core.config import config_from_dict
 from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
-from dcmae_core.evaluation import damage, occlusion_masks
+from dcmae_core.evaluation.missing_joints import damage, occlusion_masks
 from dcmae_core.model.factory import models_from_checkpoint
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
-from dcmae_core.run_folder import EXIT_STOPPED, existing_run
+from dcmae_core.training.run_folder import EXIT_STOPPED, existing_run
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def run_slim(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from dcmae_core.demo import slim_checkpoint
+    from dcmae_core.evaluation.demo import slim_checkpoint
 
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     if args.fill_gate is not None and args.fill_gate < 0:
@@ -99,7 +99,7 @@ def _human(r: dict) -> str:
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    from dcmae_core.profiling import profile_model  # torch import only when the command runs
+    from dcmae_core.evaluation.profiling import profile_model  # torch import only when the command runs
 
     if args.batch < 1 or args.repeats < 1 or args.joints < 1 or args.num_classes < 1:
         raise ValueError("--batch, --repeats, --joints and --num-classes must be at least 1")

@@ -13,7 +13,7 @@ import numpy as np
 
 from dcmae_core.cli.common import add_config_args, config_from_args, output_file
 from dcmae_core.inference import METHODS
-from dcmae_core.run_folder import EXIT_STOPPED
+from dcmae_core.training.run_folder import EXIT_STOPPED
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def _cfg(args: argparse.Namespace, stage: str):
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
-    from dcmae_core.stages import run_pretrain
+    from dcmae_core.training.stages import run_pretrain
 
     res = run_pretrain(_cfg(args, "pretrain"), args.out, resume=args.resume, jsonl=args.jsonl, overwrite=args.overwrite)
     log.info("pretraining %s: %s", "finished" if res["finished"] else "stopped", args.out)
@@ -56,7 +56,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from dcmae_core.stages import run_finetune
+    from dcmae_core.training.stages import run_finetune
 
     res = run_finetune(
         _cfg(args, "finetune"),
@@ -86,7 +86,7 @@ def _occlusions(text: str | None) -> list:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from dcmae_core.evaluation import evaluate_checkpoint
+    from dcmae_core.evaluation.missing_joints import evaluate_checkpoint
 
     res = evaluate_checkpoint(
         args.checkpoint,
@@ -209,7 +209,7 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from dcmae_core.experiments import SweepStopped, run_experiment
+    from dcmae_core.evaluation.experiments import SweepStopped, run_experiment
 
     args.overrides = [f"data.root={args.data}", *args.overrides]
     cfg = config_from_args(args)
@@ -223,8 +223,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dcmae_core.demo import run_demo
-    from dcmae_core.experiments import SweepStopped
+    from dcmae_core.evaluation.demo import run_demo
+    from dcmae_core.evaluation.experiments import SweepStopped
 
     try:
         report = run_demo(

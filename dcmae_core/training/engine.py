@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Sampler
 
-from dcmae_core.devices import DistContext
-from dcmae_core.run_logger import RunLogger
-from dcmae_core.seeding import step_generator
+from dcmae_core.training.devices import DistContext
+from dcmae_core.training.run_logger import RunLogger
+from dcmae_core.training.seeding import step_generator
 
 log = logging.getLogger(__name__)
 

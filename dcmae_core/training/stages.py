@@ -19,13 +19,17 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader
 
-from dcmae_core.allocator import keep_freed_memory
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from dcmae_core.config import Config, config_from_dict
 from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
 from dcmae_core.data.splits import few_label_subset, load_indices, resolve_splits, save_indices
-from dcmae_core.devices import DistContext, autocast_dtype, enable_tf32, init_distributed, resolve_device
-from dcmae_core.engine import (
+from dcmae_core.layout import Layout
+from dcmae_core.model.dcmae import DCMAEClassifier
+from dcmae_core.model.factory import build_classifier, build_dcmae
+from dcmae_core.occlusion import occlusion_mask, parse_patterns
+from dcmae_core.training.allocator import keep_freed_memory
+from dcmae_core.training.devices import DistContext, autocast_dtype, enable_tf32, init_distributed, resolve_device
+from dcmae_core.training.engine import (
     EpochSampler,
     TrainState,
     classification_loss,
@@ -33,14 +37,10 @@ from dcmae_core.engine import (
     evaluate,
     train_one_epoch,
 )
-from dcmae_core.layout import Layout
-from dcmae_core.model.dcmae import DCMAEClassifier
-from dcmae_core.model.factory import build_classifier, build_dcmae
-from dcmae_core.occlusion import occlusion_mask, parse_patterns
-from dcmae_core.optimizer import build_optimizer, lr_at
-from dcmae_core.run_folder import claim_run_dir, truncate_metrics
-from dcmae_core.run_logger import RunLogger
-from dcmae_core.seeding import seed_everything
+from dcmae_core.training.optimizer import build_optimizer, lr_at
+from dcmae_core.training.run_folder import claim_run_dir, truncate_metrics
+from dcmae_core.training.run_logger import RunLogger
+from dcmae_core.training.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 

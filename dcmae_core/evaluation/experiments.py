@@ -120,8 +120,8 @@ def _key(overrides: list[str]) -> str:
 
 def run_cell(cell: Cell, base: Config, out_dir: Path, jsonl: bool = False) -> dict[str, Any]:
     """pretrain -> finetune -> evaluate, each step skipped or resumed if already done."""
-    from dcmae_core.evaluation import evaluate_checkpoint
-    from dcmae_core.stages import run_finetune, run_pretrain
+    from dcmae_core.evaluation.missing_joints import evaluate_checkpoint
+    from dcmae_core.training.stages import run_finetune, run_pretrain
 
     result_file = (
         out_dir

@@ -24,11 +24,11 @@ from dcmae_core.baselines import interpolate_time
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, config_from_dict
 from dcmae_core.data.dataset import SkeletonCache, SkeletonDataset
-from dcmae_core.devices import resolve_device
-from dcmae_core.engine import evaluate
 from dcmae_core.inference import _build_models
 from dcmae_core.layout import Layout
 from dcmae_core.occlusion import OcclusionPattern, occlusion_mask, parse_pattern
+from dcmae_core.training.devices import resolve_device
+from dcmae_core.training.engine import evaluate
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,6 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from dcmae_core.config import Config
-from dcmae_core.devices import resolve_device
 from dcmae_core.model.factory import build_classifier, build_dcmae
 
 log = logging.getLogger(__name__)
@@ -244,9 +243,12 @@ def profile_model(
     Inference: the classifier (encoder on all num_frames frames) on one sample. App case: one_step
     reconstruction + classification of one clip with 2 and with 1 present persons (eval mode).
     """
+    # imported here so that bench/bench_step_ops.py can load this file's counters over a tree without training/
+    from dcmae_core.training.devices import resolve_device
+
     dev = resolve_device(device)
     if dev.type == "cpu" and speed:
-        from dcmae_core.allocator import keep_freed_memory
+        from dcmae_core.training.allocator import keep_freed_memory
 
         keep_freed_memory()  # as the training commands run (allocator.keep_freed_memory)
     torch.manual_seed(seed)
@@ -303,7 +305,7 @@ def profile_model(
     run_model, run_clf = model, clf
     compile_s = 0.0
     if compile != "off":  # as training compiles (train.compile_mode); the classifier shares the encoder
-        from dcmae_core.engine import compile_for_training
+        from dcmae_core.training.engine import compile_for_training
 
         compile_for_training(model, compile)
     out["machine"] = {

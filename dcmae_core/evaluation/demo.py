@@ -18,7 +18,7 @@ import torch
 
 from dcmae_core.checkpoint import load_checkpoint, save_checkpoint
 from dcmae_core.config import Config, apply_overrides, build_config, config_from_dict
-from dcmae_core.experiments import SKELETONMAE, Cell, _key, run_cell
+from dcmae_core.evaluation.experiments import SKELETONMAE, Cell, _key, run_cell
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,9 @@ def slim_checkpoint(src: Path, dst: Path, command: str, about: str = "", fill_ga
 def _filmstrip(cfg: Config, pre_ckpt: Path, cache_root: Path, out_png: Path) -> Path:
     """Original / masked (Mt, Mj as in pretraining) / reconstructed rows of one test clip (paper Fig. 2)."""
     from dcmae_core.data.dataset import SkeletonCache
+    from dcmae_core.evaluation.report import plot_filmstrip
     from dcmae_core.inference import Predictor
     from dcmae_core.model.masking import spatiotemporal_mask
-    from dcmae_core.report import plot_filmstrip
 
     cache = SkeletonCache.open(cache_root)
     _, test = cache.split_indices(cfg.data.split)
@@ -105,7 +105,7 @@ def _filmstrip(cfg: Config, pre_ckpt: Path, cache_root: Path, out_png: Path) -> 
 
 
 def write_report(out: Path, base: Config, results: dict[str, dict[str, Any]], seconds: float, command: str) -> Path:
-    from dcmae_core.report import plot_accuracy_vs_occlusion, plot_loss_curves
+    from dcmae_core.evaluation.report import plot_accuracy_vs_occlusion, plot_loss_curves
 
     pre = {name: out / "pretrain" / _key(over) for name, over in METHODS.items()}
     plot_loss_curves(pre, out / "pretrain_loss.png")

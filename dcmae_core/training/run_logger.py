@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dcmae_core.config import Config
-from dcmae_core.devices import DistContext
+from dcmae_core.training.devices import DistContext
 
 log = logging.getLogger(__name__)
 
