@@ -9,7 +9,7 @@ import pytest
 import torch
 from shared_data import SHARED_DATA
 
-from dcmae_core.baselines import interpolate_removed
+from dcmae_core.baselines import interpolate_from_parent, interpolate_removed
 from dcmae_core.inference import REAL_CHECKPOINT, Predictor, default_checkpoint
 from dcmae_core.layout import KINECT20
 from dcmae_core.occlusion import occlusion_mask
@@ -70,6 +70,28 @@ def test_it_is_the_default_and_says_what_it_knows(predictor):
 def test_default_fill_is_no_worse_than_interpolation(predictor, clips, pattern):
     model, interp = _errors(predictor, clips, pattern)
     assert model <= interp + 0.05, f"{pattern}: model {model:.2f} cm, interpolation {interp:.2f} cm"
+
+
+def test_near_a_visible_parent_the_fill_is_the_parent_relative_interpolation(predictor, clips):
+    """A hand hidden for 10 frames in the middle (both sides seen) and the last 10 frames (one side seen, at the
+    clip's end) while its wrist stays visible: inside the gate the default fill keeps the hand's offset from the
+    wrist, interpolated or held. With the elbow and wrist hidden at the end too, the wrist (its parent hidden)
+    takes the model's fill there, not a held offset."""
+    data, _present = clips[3]  # a UTD-MHAD clip
+    hand, wrist, elbow = (KINECT20.joint_names.index(n) for n in ("left hand", "left wrist", "left elbow"))
+    t = data.shape[1]
+    removed = np.zeros(data.shape[:3], dtype=bool)
+    removed[0, t // 2 : t // 2 + 10, hand] = True
+    removed[0, t - 10 :, hand] = True
+    fill = predictor.reconstruct(data, removed, layout=KINECT20)
+    expected = interpolate_from_parent(torch.from_numpy(data), torch.from_numpy(removed), KINECT20.parents).numpy()
+    np.testing.assert_allclose(fill[removed], expected[removed], atol=1e-4)
+    assert not np.allclose(fill[removed], interpolate_removed(data, removed)[removed], atol=1e-3)
+    both = removed.copy()
+    both[0, t - 10 :, wrist] = both[0, t - 10 :, elbow] = True
+    fill = predictor.reconstruct(data, both, layout=KINECT20)
+    held = interpolate_from_parent(torch.from_numpy(data), torch.from_numpy(both), KINECT20.parents).numpy()
+    assert not np.allclose(fill[0, t - 10 :, wrist], held[0, t - 10 :, wrist], atol=1e-6)  # the model's own fill
 
 
 @pytest.mark.parametrize("pattern", ["limb_clip", "lower_body"])
