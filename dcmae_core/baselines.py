@@ -73,7 +73,7 @@ def interpolate_from_parent(x: torch.Tensor, removed: torch.Tensor, parents: tup
     first and after the last): a hidden wrist follows the visible elbow (and a turning or walking body) instead
     of a straight line through space. Entries with a removed parent, or a joint never seen with its parent, take
     plain interpolation (`parent_relative` says which entries are placed relative to the parent). On real
-    recordings it is 14-22 % closer than plain interpolation for random missing joints and 2-9 % for a limb
+    recordings it is 9-22 % closer than plain interpolation for random missing joints and 2-9 % for a limb
     hidden 0.5-2 s (docs/benchmarks.md). Affine per channel, like `interpolate_time`."""
     _check(x, removed)
     use = parent_relative(removed, parents)
