@@ -324,7 +324,9 @@ def run_pretrain(
         return _pretrain(cfg, folder, resume, jsonl)
 
 
-def _pretrain(cfg: Config, run_dir: Path, resume: bool, jsonl: bool) -> dict[str, Any]:
+def _stage_setup(cfg: Config, run_dir: Path, resume: bool):
+    """What every stage does first: the resumed run's payload and config, the process group, the device and its
+    settings, the seeds, the data."""
     payload = _resume_payload(run_dir, resume)
     cfg = _config_for_resume(cfg, payload)
     ctx = init_distributed(cfg.train.device)
@@ -333,7 +335,11 @@ def _pretrain(cfg: Config, run_dir: Path, resume: bool, jsonl: bool) -> dict[str
     if device.type == "cpu":
         keep_freed_memory()
     seed_everything(cfg.train.seed)
-    data = load_data(cfg)
+    return payload, cfg, ctx, device, load_data(cfg)
+
+
+def _pretrain(cfg: Config, run_dir: Path, resume: bool, jsonl: bool) -> dict[str, Any]:
+    payload, cfg, ctx, device, data = _stage_setup(cfg, run_dir, resume)
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
     model = build_dcmae(cfg, v, m, c, data.layout.parents).to(device)
     if payload is not None:
@@ -398,15 +404,7 @@ def run_finetune(
 
 
 def _finetune(cfg: Config, run_dir: Path, pretrained: str | None, resume: bool, jsonl: bool) -> dict[str, Any]:
-    payload = _resume_payload(run_dir, resume)
-    cfg = _config_for_resume(cfg, payload)
-    ctx = init_distributed(cfg.train.device)
-    device = resolve_device(cfg.train.device, ctx)
-    enable_tf32(device)
-    if device.type == "cpu":
-        keep_freed_memory()
-    seed_everything(cfg.train.seed)
-    data = load_data(cfg)
+    payload, cfg, ctx, device, data = _stage_setup(cfg, run_dir, resume)
     v, m, c = data.layout.num_joints, data.cache.num_persons, len(data.mean)
     dcmae = build_dcmae(cfg, v, m, c, data.layout.parents)
     pretrained_state = payload.get("dcmae") if payload else None
