@@ -23,6 +23,16 @@ def read_metrics(run_dir: str | Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
 
 
+def _save_line_plot(fig, ax, out_png: str | Path) -> Path:
+    """Grid, legend, tight layout; write the PNG and free the figure."""
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_png)
+    plt.close(fig)
+    return Path(out_png)
+
+
 def plot_loss_curves(runs: dict[str, str | Path], out_png: str | Path, title: str = "Pretraining loss") -> Path:
     """One line per run: the per-step training loss against the global step."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
@@ -35,12 +45,7 @@ def plot_loss_curves(runs: dict[str, str | Path], out_png: str | Path, title: st
     ax.set_ylabel("loss (MSE, standardised units)" if "retrain" in title else "loss")
     ax.set_yscale("log")
     ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_png)
-    plt.close(fig)
-    return Path(out_png)
+    return _save_line_plot(fig, ax, out_png)
 
 
 _ARM_STYLES = {"encoder only": "-", "REC": "--", "interpolation": ":"}
@@ -66,12 +71,7 @@ def plot_accuracy_vs_occlusion(series: dict[str, dict[float, float]], out_png: s
     ax.set_xlabel("missing joints (%)")
     ax.set_ylabel("top-1 accuracy (%)")
     ax.set_title("Accuracy under missing joints")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_png)
-    plt.close(fig)
-    return Path(out_png)
+    return _save_line_plot(fig, ax, out_png)
 
 
 def _draw_skeleton(ax, xyz: np.ndarray, layout: Layout, removed: np.ndarray | None, ghost: bool) -> None:
