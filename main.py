@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("DCMAE")
     app.setApplicationName("DCMAE Studio")
     apply_dark_theme(app)
-    collector = GuiThreadGarbageCollector(app)  # noqa: F841 (kept for the loop) cycles holding Qt objects are freed in this thread, never in a worker
+    collector = GuiThreadGarbageCollector(app)  # cycles holding Qt objects are freed here, never in a worker
+    app.aboutToQuit.connect(collector.stop)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     win = MainWindow(prefer_gl=not args.no_gl, device=args.device)

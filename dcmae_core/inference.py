@@ -13,13 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dcmae_core.baselines import (
-    GAP_SCALE,
-    interp_prior,
-    interpolate_from_parent,
-    interpolate_removed,
-    parent_relative,
-)
+from dcmae_core.baselines import GAP_SCALE, interp_prior, interpolate_removed, parent_offsets
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.config import Config, ConfigError, config_from_dict
 from dcmae_core.data.transforms import crop_resize, face_front, presence, standardise
@@ -120,16 +114,18 @@ class Predictor:
         present = presence(data)  # (M, T)
         return standardise(data, present, self.mean, self.std), present.any(axis=1)
 
-    def _gate(self, fill: np.ndarray, prior: np.ndarray, anchor: np.ndarray, relative: np.ndarray) -> np.ndarray:
-        """Interpolation where it is reliable, the model's correction where it is not. The interpolated `anchor`
-        (`interpolate_from_parent`) is kept for an entry within `fill_gate` frames of a visible frame on both
-        sides, or on one side where it is placed relative to its visible parent (`relative`: the offset held
-        from the nearest frame, good near a clip's ends, where holding the position is not); the correction
-        ramps in over the next `fill_gate` frames of distance; other one-sided and never-visible entries take
-        the model's fill whole. The distance is calibrated on training data (bench/calibrate_fill_gate.py) and
-        stored in the checkpoint."""
+    def _gate(self, fill: np.ndarray, prior: np.ndarray, placed: np.ndarray, relative: np.ndarray) -> np.ndarray:
+        """Interpolation where it is reliable, the model's correction where it is not. The interpolation (from
+        `prior`, or relative to the parent where `relative`: `parent_offsets` gives `placed`, as in
+        `interpolate_from_parent`) is kept for an entry within `fill_gate` frames of a visible frame on both
+        sides, or on one side where it is placed relative to its visible parent (the offset held from the
+        nearest frame, good near a clip's ends, where holding the position is not); the correction ramps in over
+        the next `fill_gate` frames of distance; other one-sided and never-visible entries take the model's fill
+        whole. The distance is calibrated on training data (bench/calibrate_fill_gate.py) and stored in the
+        checkpoint."""
         c = fill.shape[-1]
         both, one, gap = prior[..., c], prior[..., c + 1], prior[..., c + 2] * GAP_SCALE  # gap in frames
+        anchor = np.where(relative[..., None], placed, prior[..., :c])
         w = np.clip((gap - self.fill_gate) / self.fill_gate, 0.0, 1.0)
         w = np.where((both > 0.5) | ((one > 0.5) & relative), w, 1.0)[..., None]  # (M, T, V, 1)
         return anchor + w * (fill - anchor)
@@ -305,9 +301,8 @@ class Predictor:
             if progress is not None and progress((i + 1) / len(starts)) is False:
                 raise Cancelled()
         if prior is not None and self.fill_gate > 0:
-            xt, mt, parents = torch.from_numpy(x), torch.from_numpy(mask), self.layout.parents
-            anchor = interpolate_from_parent(xt, mt, parents).numpy()
-            gated = self._gate(out, prior, anchor, parent_relative(mt, parents).numpy())
+            placed, relative = parent_offsets(torch.from_numpy(x), torch.from_numpy(mask), self.layout.parents)
+            gated = self._gate(out, prior, placed.numpy(), relative.numpy())
             out = np.where(mask[..., None], gated, out)
         metres = out * self.std + self.mean
         metres[~valid] = 0.0
