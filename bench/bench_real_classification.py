@@ -53,7 +53,7 @@ def main() -> int:
         if not own.any():
             print(f"{ds}: the checkpoint knows none of its classes; skipped")
             continue
-        if args.clips:
+        if args.clips and args.clips < len(files):  # a seeded subset; more than the split holds: all of it
             files = [files[i] for i in np.random.default_rng(0).choice(len(files), args.clips, replace=False)]
         arms = ["clean"] + [f"{p} | {a}" for p in patterns for a in ("enc", "rec", "interp")]
         hits = {a: [0, 0] for a in arms}  # own classes, all classes

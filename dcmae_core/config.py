@@ -43,6 +43,9 @@ class DataConfig:
     # (hidden joints excluded); `evaluate --occlusion` turns the clean clip before its masks hide joints.
     face_front: bool = False
     rotate: float = 0.3  # train-time random rotation, radians, U(-rotate, rotate) about x, y, z; 0 = off
+    # Train-time random scale of each axis by U(1 - scale, 1 + scale) (bodies of other heights and builds: the
+    # cross-subject splits meet people no training clip showed); 0 = off.
+    scale: float = 0.0
     label_ratio: float = 1.0  # share of the training split with labels (few-label protocol: 0.05, 0.10)
     label_seed: int = 0  # seed of the few-label draw
     stratified: bool = False  # draw the few-label subset per class
@@ -361,6 +364,7 @@ def _problems(cfg: Config) -> list[str]:
     need(d.crop_min_frames >= 1, f"data.crop_min_frames must be at least 1, got {d.crop_min_frames}")
     need(0.0 < d.test_crop <= 1.0, f"data.test_crop must lie in (0, 1], got {d.test_crop}")
     need(d.rotate >= 0, f"data.rotate must be 0 (off) or positive, got {d.rotate}")
+    need(0 <= d.scale < 1, f"data.scale must lie in [0, 1), got {d.scale}")
     need(0.0 < d.label_ratio <= 1.0, "data.label_ratio must lie in (0, 1]")
     need(0.0 <= d.val_ratio < 1.0, f"data.val_ratio must lie in [0, 1), got {d.val_ratio}")
     need(d.num_workers >= 0, f"data.num_workers must be 0 or more, got {d.num_workers}")

@@ -51,6 +51,7 @@ def test_overrides_are_typed():
         ("model.diffusion=maybe", "expected true/false"),
         ("diffusion.schedule=quadratic", "is not one of 'linear', 'cosine'"),
         ("train.batch_size", "section.key=value"),
+        ("data.scale=1.5", "data.scale must lie in [0, 1)"),
     ],
 )
 def test_bad_overrides_name_the_problem(override, message):

@@ -85,6 +85,17 @@ def test_rotation_properties():
         transforms.random_rotate(np.zeros((1, 2, 3, 4), np.float32), 0.3, rng)
 
 
+def test_random_scale_per_axis():
+    data = np.random.default_rng(3).normal(size=(2, 10, 25, 3)).astype(np.float32)
+    data[1] = 0
+    out = transforms.random_scale(data, 0.2, np.random.default_rng(4))
+    assert np.array_equal(out, transforms.random_scale(data, 0.2, np.random.default_rng(4)))
+    factors = out[0] / data[0]  # (T, V, 3): one factor per axis for the whole clip
+    np.testing.assert_allclose(factors, np.broadcast_to(factors[0, 0], factors.shape), rtol=1e-5)
+    assert np.all(np.abs(factors[0, 0] - 1) <= 0.2) and len(np.unique(factors[0, 0])) == 3
+    assert np.all(out[1] == 0) and out.dtype == np.float32
+
+
 def test_face_front_undoes_any_camera_yaw(ntu_files):
     from dcmae_core.data.ntu import read_skeleton
     from dcmae_core.data.preprocess import preprocess_skeleton

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes the bundled real-motion checkpoint dcmae_core/resources/checkpoints/dcmae_real.pt from the shared Kinect-v1
 # recordings (README "Results on real recordings"). CPU, 2 cores: ~35 min pretraining + ~27 min finetuning + ~17 min
-# more finetuning + ~1 h of finetuning facing the camera (quiet machine).
+# more finetuning + ~1 h 20 min of finetuning facing the camera (quiet machine).
 # Usage: bash tools/train_real_checkpoint.sh [REAL_DIR] [OUT_DIR]   (defaults: ../shared/data/real, runs/real)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,12 @@ $T finetune --preset real --data "$OUT/labelled" --out "$OUT/face_front_more" --
 $T finetune --preset real --data "$OUT/labelled" --out "$OUT/face_front_reg" --pretrained "$OUT/face_front_more/best.pt" \
   --set data.window=resize --set train.finetune_epochs=12 --set optim.finetune_lr=0.0005 \
   --set optim.finetune_weight_decay=0.05 --set model.head_dropout=0.3 --set data.face_front=true --set train.eval_every=1
+# 15 more the same way with each axis of a training clip scaled by U(0.85, 1.15) (bodies of other sizes)
+$T finetune --preset real --data "$OUT/labelled" --out "$OUT/face_front_scale" --pretrained "$OUT/face_front_reg/best.pt" \
+  --set data.window=resize --set train.finetune_epochs=15 --set optim.finetune_lr=0.0005 \
+  --set optim.finetune_weight_decay=0.05 --set model.head_dropout=0.3 --set data.face_front=true --set train.eval_every=1 \
+  --set data.scale=0.15
 GATE=$($PY bench/calibrate_fill_gate.py --checkpoint "$OUT/finetune/best.pt" --data "$OUT/all" --clips 200 \
   | sed -n 's/^best gate: \([0-9]*\) frames.*/\1/p')
-$T slim-checkpoint "$OUT/face_front_reg/best.pt" dcmae_core/resources/checkpoints/dcmae_real.pt --fill-gate "$GATE" \
-  --about "Real people: pretrained on NW-UCLA (views 1-2), UTD-MHAD (odd subjects) and Kinder-Gator; finetuned on NW-UCLA + UTD-MHAD (50 + 30 epochs, then 30 + 20 + 12 facing the camera)"
+$T slim-checkpoint "$OUT/face_front_scale/best.pt" dcmae_core/resources/checkpoints/dcmae_real.pt --fill-gate "$GATE" \
+  --about "Real people: pretrained on NW-UCLA (views 1-2), UTD-MHAD (odd subjects) and Kinder-Gator; finetuned on NW-UCLA + UTD-MHAD (50 + 30 epochs, then 30 + 20 + 12 + 15 facing the camera)"

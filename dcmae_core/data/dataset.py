@@ -176,6 +176,8 @@ class SkeletonDataset(Dataset):
             x = transforms.face_front(x, self.cache.layout.lateral_pairs)
         if self.train and cfg.rotate > 0:
             x = transforms.random_rotate(x, cfg.rotate, rng)
+        if self.train and cfg.scale > 0:
+            x = transforms.random_scale(x, cfg.scale, rng)
         x = transforms.standardise(x, present, self.mean, self.std)
         return {
             "x": torch.from_numpy(x),

@@ -153,6 +153,13 @@ def random_rotate(data: np.ndarray, max_angle: float, rng: np.random.Generator) 
     return (data @ rot.T.astype(np.float32)).astype(np.float32, copy=False)  # (M, T, V, C)
 
 
+def random_scale(data: np.ndarray, max_scale: float, rng: np.random.Generator) -> np.ndarray:
+    """Scale each coordinate axis of the whole clip by its own factor U(1 - max_scale, 1 + max_scale): taller,
+    shorter, broader bodies. Zeros (absent) stay zero. Returns a new float32 array of the same shape."""
+    factors = rng.uniform(1.0 - max_scale, 1.0 + max_scale, size=data.shape[-1]).astype(np.float32)
+    return (data * factors).astype(np.float32, copy=False)  # (M, T, V, C)
+
+
 def face_front(data: np.ndarray, pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
     """Turn the clip about the vertical (y) axis so that the first person faces the camera: the mean of its
     right-minus-left vectors over `pairs` (hips, shoulders) and frames, in the ground plane, becomes +x.
