@@ -159,6 +159,9 @@ class TrainConfig:
     log_every: int = 20  # iterations between metric lines
     eval_every: int = 1  # epochs between evaluations (finetuning)
     checkpoint_every: int = 0  # also save `last` every N iterations (0 = each epoch only)
+    # > 0: keep an exponential moving average of the weights with this decay per step (0.99 ~ the last 100 steps);
+    # evaluation, `best` and the checkpoints' weights are the average (training/weight_average.py). 0 = off.
+    ema: float = 0.0
 
 
 @dataclass
@@ -395,6 +398,7 @@ def _problems(cfg: Config) -> list[str]:
 
     for name in ("pretrain_epochs", "finetune_epochs", "batch_size", "eval_batch_size", "log_every", "eval_every"):
         need(getattr(t, name) >= 1, f"train.{name} must be at least 1, got {getattr(t, name)}")
+    need(0.0 <= t.ema < 1.0, f"train.ema must lie in [0, 1) (0 = off), got {t.ema}")
     need(
         t.checkpoint_every >= 0, f"train.checkpoint_every must be 0 (each epoch only) or more, got {t.checkpoint_every}"
     )

@@ -67,11 +67,15 @@ def test_finetune_few_labels_and_evaluate_missing_joints(pretrained, tiny_cache,
 
 
 def _last_weights(run: Path) -> dict[str, torch.Tensor]:
-    return load_checkpoint(run / "last.pt")["dcmae"]
+    ckpt = load_checkpoint(run / "last.pt")
+    train = {f"train_weights.{k}": v for k, v in ckpt.get("train_weights", {}).items()}
+    return {**ckpt["dcmae"], **train}
 
 
 @pytest.mark.slow
-def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path, ema):
+    """Also with train.ema: the averaged weights and the trained ones both continue exactly."""
     args = [
         "--preset",
         "tiny",
@@ -83,6 +87,8 @@ def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
         "train.checkpoint_every=2",
         "--set",
         "train.batch_size=2",
+        "--set",
+        f"train.ema={ema}",
     ]
     cmd = [sys.executable, "-m", "dcmae_core.train", "pretrain", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -105,7 +111,7 @@ def test_resume_after_kill_gives_the_same_weights(tiny_cache, tmp_path):
         [*cmd, "--out", str(killed), "--resume"], check=True, env=env, cwd=ROOT, capture_output=True, timeout=300
     )
     a, b = _last_weights(tmp_path / "whole"), _last_weights(killed)
-    assert a.keys() == b.keys()
+    assert a.keys() == b.keys() and any(k.startswith("train_weights.") for k in a) == (ema > 0)
     for k in a:
         assert torch.equal(a[k], b[k]), f"{k} differs after resume"
 

@@ -63,7 +63,7 @@ def slim_checkpoint(src: Path, dst: Path, command: str, about: str = "", fill_ga
     """A shipped checkpoint: weights + what describes them (and `about`, a plain-words line on what the model
     learnt from), no optimiser state."""
     ckpt = load_checkpoint(src)
-    keep = {k: v for k, v in ckpt.items() if k not in ("optimizer", "path", "format", "version")}
+    keep = {k: v for k, v in ckpt.items() if k not in ("optimizer", "train_weights", "path", "format", "version")}
     keep["made_by"] = command
     if about:
         keep["about"] = about

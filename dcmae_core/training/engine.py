@@ -172,12 +172,14 @@ def train_one_epoch(
     scaler: torch.amp.GradScaler | None = None,
     on_checkpoint: Callable[[], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    after_step: Callable[[], None] | None = None,
 ) -> dict[str, float]:
     """One pass over `loader` (which already skips the batches done before a resume).
 
     lr_schedule(step) -> the base learning rate at a global step (each group scales it by its `lr_scale`);
     seed: the run's seed (`step_generator`); grad_clip: global gradient-norm clip, 0 = off; log_every: steps
-    between step lines; checkpoint_every: steps between `on_checkpoint` calls, 0 = none.
+    between step lines; checkpoint_every: steps between `on_checkpoint` calls, 0 = none; after_step: called after
+    each optimiser step (the weight average's update).
 
     The step reads nothing back from the device: the loss and the stats are summed where they are, and read
     (and checked to be finite) only at a log step, before a checkpoint, when asked to stop and at the epoch's
@@ -210,6 +212,8 @@ def train_one_epoch(
             scaler.update()
         else:
             optimizer.step()
+        if after_step is not None:
+            after_step()
         state.step += 1
         state.epoch_step += 1
         n = int(batch["x"].shape[0])  # a shape: no read from the device

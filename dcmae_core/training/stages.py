@@ -41,6 +41,7 @@ from dcmae_core.training.optimizer import build_optimizer, lr_at
 from dcmae_core.training.run_folder import claim_run_dir, truncate_metrics
 from dcmae_core.training.run_logger import RunLogger
 from dcmae_core.training.seeding import seed_everything
+from dcmae_core.training.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,11 @@ def _fit(
     if payload is not None and ctx.is_main:  # lines logged after that save are replayed: drop them
         truncate_metrics(run_dir, payload.get("metrics_bytes"), int(payload["train_state"]["step"]))
     logger = RunLogger(run_dir, cfg, ctx, jsonl_stdout=jsonl, resume=payload is not None)
+    # With train.ema the checkpoints' weights are the average (what `model` holds on a resume) and the trained
+    # weights travel beside them as "train_weights".
+    ema = WeightAverage(model, cfg.train.ema) if cfg.train.ema > 0 else None
+    if ema is not None and payload is not None and payload.get("train_weights") is not None:
+        model.load_state_dict(payload["train_weights"])
     compile_for_training(model, cfg.train.compile_mode)
     net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
     optimizer = build_optimizer(model.parameters(), cfg.optim, base_lr, wd)
@@ -198,7 +204,10 @@ def _fit(
     def save(name: str, metrics: dict[str, Any] | None = None) -> None:
         if not ctx.is_main:
             return
-        weights = {"dcmae" if stage == "pretrain" else "classifier": model.state_dict()}
+        kept = model if ema is None else ema.module
+        weights = {"dcmae" if stage == "pretrain" else "classifier": kept.state_dict()}
+        if ema is not None:
+            weights["train_weights"] = model.state_dict()
         logged = run_dir / "metrics.jsonl"  # its length now: a resume from this save drops what follows
         save_checkpoint(
             run_dir / f"{name}.pt",
@@ -251,6 +260,7 @@ def _fit(
             scaler=scaler,
             on_checkpoint=lambda: save("last"),
             should_stop=stop,
+            after_step=None if ema is None else lambda: ema.update(model),
         )
         if stop() and state.epoch_step < steps_per_epoch:
             save("last")
@@ -262,7 +272,7 @@ def _fit(
         state.epoch, state.epoch_step = state.epoch + 1, 0
         metrics = None
         if eval_fn is not None and (state.epoch % cfg.train.eval_every == 0 or state.epoch == epochs):
-            metrics = eval_fn() if ctx.is_main else None
+            metrics = eval_fn(model if ema is None else ema.module) if ctx.is_main else None
             if metrics is not None:
                 record.update({"top1": metrics["top1"], "top5": metrics["top5"]})
                 if metrics["top1"] > state.best:
@@ -453,9 +463,9 @@ def _finetune(cfg: Config, run_dir: Path, pretrained: str | None, resume: bool, 
     test_loader, _ = make_loader(data, data.test_idx, cfg, False, DistContext(), cfg.train.eval_batch_size)
     amp = autocast_dtype(cfg.train, device)
 
-    def eval_fn() -> dict[str, Any]:
-        clf.eval()
-        return evaluate(lambda b: clf(b["x"], b["person_valid"]), test_loader, len(data.class_names), device, amp)
+    def eval_fn(net: torch.nn.Module) -> dict[str, Any]:
+        net.eval()
+        return evaluate(lambda b: net(b["x"], b["person_valid"]), test_loader, len(data.class_names), device, amp)
 
     def loss(net, batch, gen):
         return classification_loss(net(batch["x"], batch["person_valid"]), batch["label"])
