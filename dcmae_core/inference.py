@@ -20,6 +20,7 @@ from dcmae_core.data.transforms import crop_resize, face_front, presence, standa
 from dcmae_core.layout import LAYOUTS, Layout, joint_map
 from dcmae_core.model.dcmae import DCMAE, DCMAEClassifier
 from dcmae_core.model.factory import models_from_checkpoint
+from dcmae_core.motion_bank import MIN_GAP, MotionBank
 from dcmae_core.resources import bundled
 from dcmae_core.training.devices import resolve_device
 
@@ -80,6 +81,7 @@ class Predictor:
         # frames: see `_gate`; 0 = the model's fill everywhere (set by `slim-checkpoint --fill-gate`)
         self.fill_gate = float(ckpt.get("fill_gate", 0.0))
         self.dcmae, self.classifier = _build_models(ckpt, self.config)
+        self.motion_bank = self._motion_bank(ckpt)
         for m in (self.dcmae, self.classifier):
             if m is not None:
                 m.to(self.device).eval()
@@ -93,7 +95,29 @@ class Predictor:
             "can_reconstruct": self.dcmae is not None,
             "can_classify": self.classifier is not None,
             "about": str(ckpt.get("about", "")),
+            "motion_bank": None
+            if self.motion_bank is None
+            else {
+                "clips": self.motion_bank.num_clips,
+                "frames": len(self.motion_bank.frames),
+                "spans": [MIN_GAP, int(2 * self.fill_gate)],  # hidden runs (frames) it may fill
+            },
         }
+
+    def _motion_bank(self, ckpt: dict[str, Any]) -> MotionBank | None:
+        """The checkpoint's bank of recorded motion (`slim-checkpoint --motion-bank`), used inside the fill gate."""
+        if "motion_bank" not in ckpt:
+            return None
+        try:
+            bank = MotionBank.from_dict(ckpt["motion_bank"])
+        except ValueError as exc:
+            raise CheckpointError(f"checkpoint {ckpt.get('path')}: {exc}") from exc
+        if bank.layout.name != self.layout.name:
+            raise CheckpointError(
+                f"checkpoint {ckpt.get('path')}: its motion bank is in the {bank.layout.name} skeleton, its model in "
+                f"{self.layout.name}"
+            )
+        return bank
 
     @classmethod
     def from_checkpoint(
@@ -307,7 +331,18 @@ class Predictor:
         metres = out * self.std + self.mean
         metres[~valid] = 0.0
         result = np.where(mask[..., None], metres, self._fit_persons(data))
+        if prior is not None and self.fill_gate > 0 and self.motion_bank is not None:
+            self._bank_fill(result, mask, present, valid)
         return result[:m_in].astype(np.float32)
+
+    def _bank_fill(self, result: np.ndarray, mask: np.ndarray, present: np.ndarray, valid: np.ndarray) -> None:
+        """In place: the spans the gate keeps as interpolation (visible on both sides, at most twice the gate
+        long) filled from the motion bank where its check passes (`MotionBank.fill`)."""
+        for p in np.flatnonzero(valid):
+            unseen = mask[p] | ~present[p][:, None]  # (T, V): absent frames are not evidence either
+            vals, applied = self.motion_bank.fill(result[p], unseen, max_gap=int(2 * self.fill_gate))
+            applied &= mask[p]
+            result[p][applied] = vals[applied]
 
     @torch.no_grad()
     def classify(self, data: np.ndarray, removed: np.ndarray | None = None, layout: Layout | None = None) -> np.ndarray:

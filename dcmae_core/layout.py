@@ -53,6 +53,16 @@ class Layout:
             if f"left {n}" in names and f"right {n}" in names
         )
 
+    @property
+    def mirror(self) -> np.ndarray:
+        """(V,) int: each joint's counterpart across the body ("left elbow" <-> "right elbow"), itself if none."""
+        names = self.joint_names
+
+        def swapped(n: str) -> str:
+            return n.replace("left", "\0").replace("right", "left").replace("\0", "right")
+
+        return np.asarray([names.index(swapped(n)) if swapped(n) in names else j for j, n in enumerate(names)])
+
     def group_mask(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
         """(V,) bool, True for joints in any of the named groups."""
         out = np.zeros(self.num_joints, dtype=bool)

@@ -69,8 +69,9 @@ def test_only_the_workers_and_the_core_bridge_import_the_core():
     assert not bad, f"only app/workers/ and app/core_bridge.py may import torch or the core: {bad}"
 
 
-# What the core's top level may hold: what every floor uses (configs, layout, masks, checkpoints, baselines), the
-# inference API, the CLI entry, and the packages. Training code belongs in training/, evaluation in evaluation/.
+# What the core's top level may hold: what every floor uses (configs, layout, masks, checkpoints), the fills
+# beside the model (baselines, the motion bank), the inference API, the CLI entry, and the packages. Training
+# code belongs in training/, evaluation in evaluation/.
 CORE_TOP_LEVEL = {
     "__init__.py",
     "config.py",
@@ -80,6 +81,7 @@ CORE_TOP_LEVEL = {
     "checkpoint.py",
     "inference.py",
     "baselines.py",
+    "motion_bank.py",
     "train.py",
     "cli",
     "data",

@@ -43,6 +43,13 @@ def model_summary(info: dict) -> str:
             lines.append(f"knows {len(names)} actions")
         else:
             lines.append(f"knows {len(names)} actions: " + ", ".join(f"{k} ({v})" for k, v in groups.items()))
+    bank = info.get("motion_bank")
+    if bank:
+        lo, hi = bank.get("spans", ["?", "?"])
+        lines.append(
+            f"motion bank: {bank['clips']:,} recorded clips; a joint hidden {lo}-{hi} frames between two sightings "
+            "bends like the most similar recorded motion, where that fits the mirrored limb"
+        )
     lines.append(SKELETONS.get(str(info.get("layout", "")), f"skeleton: {info.get('layout', '?')}"))
     return "\n".join(lines)
 
@@ -125,7 +132,8 @@ class InferencePanel(QWidget):
             self.model_label.setText("no model loaded (Model → Open checkpoint…)")
             return
         prior = info.get("fill_prior") == "interp"
-        self.method.setItemText(0, "DCMAE on interpolation, one step" if prior else self.METHODS[0][0])
-        self.method.setItemText(1, "DCMAE on interpolation, iterative" if prior else self.METHODS[1][0])
+        name = "DCMAE on interpolation" + (" + motion bank" if info.get("motion_bank") else "")
+        self.method.setItemText(0, f"{name}, one step" if prior else self.METHODS[0][0])
+        self.method.setItemText(1, f"{name}, iterative" if prior else self.METHODS[1][0])
         self.model_label.setText(model_summary(info))
         self.model_label.setToolTip(str(info.get("path", "")))

@@ -44,7 +44,35 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="frames: keep interpolation for gaps visible on both sides within this distance (the "
         "figure bench/calibrate_fill_gate.py measures on training data); 0 = model everywhere",
     )
+    p.add_argument(
+        "--motion-bank",
+        nargs="+",
+        default=None,
+        metavar="CACHE",
+        help="dataset caches whose training clips become the checkpoint's motion bank (dcmae_core/motion_bank.py): "
+        "long both-sided gaps are then filled from the most similar recorded motion where a check passes",
+    )
     p.set_defaults(func=run_slim)
+
+
+def _bank_from_caches(roots: list[str], split: str):
+    """A MotionBank of every valid person of the training clips of the named caches (one skeleton)."""
+    from dcmae_core.data.dataset import SkeletonCache
+    from dcmae_core.motion_bank import MotionBank
+
+    caches = [SkeletonCache.open(r) for r in roots]
+    layout = caches[0].layout
+    for c in caches[1:]:
+        if c.layout.name != layout.name:
+            raise ValueError(f"{c.root} is in the {c.layout.name} skeleton, {caches[0].root} in {layout.name}")
+
+    def clips():
+        for c in caches:
+            for i in c.split_indices(split)[0]:
+                data, valid = c.sample(int(i))
+                yield from (data[p] for p in range(len(valid)) if valid[p])
+
+    return MotionBank.from_clips(clips(), layout)
 
 
 def run_slim(args: argparse.Namespace) -> int:
@@ -55,12 +83,21 @@ def run_slim(args: argparse.Namespace) -> int:
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     if args.fill_gate is not None and args.fill_gate < 0:
         raise ValueError("--fill-gate must be 0 or more frames")
+    from dcmae_core.checkpoint import load_checkpoint
+    from dcmae_core.config import config_from_dict
+
+    bank = None
+    if args.motion_bank:
+        split = config_from_dict(load_checkpoint(Path(args.src))["config"]).data.split
+        bank = _bank_from_caches(args.motion_bank, split)
+        print(f"motion bank: {bank.num_clips} clips, {len(bank.frames)} frames")
     out = slim_checkpoint(
         Path(args.src),
         Path(args.dst),
         "python -m dcmae_core.train " + " ".join(sys.argv[1:]),
         about=args.about,
         fill_gate=args.fill_gate,
+        motion_bank=bank,
     )
     print(f"wrote {out} ({Path(out).stat().st_size / 2**20:.1f} MiB)")
     return 0

@@ -181,9 +181,11 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
                 }
             )
         )
+    how = METHODS[args.method]
+    if args.method != "interpolate" and pred.motion_bank is not None and pred.fill_gate > 0:
+        how += f", motion bank of {pred.motion_bank.num_clips} recorded clips"
     print(
-        f"reconstructed {int(removed.sum())} joint positions in {data.shape[1]} frames ({METHODS[args.method]}) "
-        f"-> {out}",
+        f"reconstructed {int(removed.sum())} joint positions in {data.shape[1]} frames ({how}) -> {out}",
         file=sys.stderr,
     )
     return 0

@@ -160,26 +160,33 @@ def random_scale(data: np.ndarray, max_scale: float, rng: np.random.Generator) -
     return (data * factors).astype(np.float32, copy=False)  # (M, T, V, C)
 
 
-def face_front(data: np.ndarray, pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Turn the clip about the vertical (y) axis so that the first person faces the camera: the mean of its
-    right-minus-left vectors over `pairs` (hips, shoulders) and frames, in the ground plane, becomes +x.
-
-    The camera's yaw is then the same for every recording (2s-AGCN's NTU pre-normalisation turns the shoulder
-    line to x the same way); a cross-view test (NW-UCLA's view 3) no longer meets bodies turned as no training
-    view showed them. Only entries with both joints non-zero count (a hidden joint reads 0); with none, or
-    with C != 3, the clip is returned unchanged. Zeros stay zero. data (M, T, V, C) -> new float32 array."""
-    data = np.asarray(data, dtype=np.float32)
-    if data.shape[-1] != 3 or not pairs:
-        return data.copy()
-    first = data[0]  # (T, V, 3)
+def facing_yaw(person: np.ndarray, pairs: tuple[tuple[int, int], ...]) -> float | None:
+    """The turn about the vertical (y) axis, in radians, that makes one person (T, V, 3) face the camera: the
+    mean of its right-minus-left vectors over `pairs` (hips, shoulders) and frames, in the ground plane, becomes
+    +x. Only entries with both joints non-zero count (a hidden joint reads 0); None where none does."""
     lateral = np.zeros(3, dtype=np.float64)
     for left, right in pairs:
-        a, b = first[:, left], first[:, right]  # (T, 3)
+        a, b = person[:, left], person[:, right]  # (T, 3)
         both = a.any(-1) & b.any(-1)
         lateral += (b[both] - a[both]).sum(0)
     if np.hypot(lateral[0], lateral[2]) < 1e-6:
+        return None
+    return float(np.arctan2(lateral[2], lateral[0]))  # Ry(yaw) takes (x, z) onto (|(x, z)|, 0)
+
+
+def face_front(data: np.ndarray, pairs: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Turn the clip about the vertical (y) axis so that the first person faces the camera (`facing_yaw`).
+
+    The camera's yaw is then the same for every recording (2s-AGCN's NTU pre-normalisation turns the shoulder
+    line to x the same way); a cross-view test (NW-UCLA's view 3) no longer meets bodies turned as no training
+    view showed them. With no usable pair, or with C != 3, the clip is returned unchanged. Zeros stay zero.
+    data (M, T, V, C) -> new float32 array."""
+    data = np.asarray(data, dtype=np.float32)
+    if data.shape[-1] != 3 or not pairs:
         return data.copy()
-    yaw = np.arctan2(lateral[2], lateral[0])  # Ry(yaw) takes (x, z) onto (|(x, z)|, 0)
+    yaw = facing_yaw(data[0], pairs)
+    if yaw is None:
+        return data.copy()
     rot = rotation_matrix(np.array([0.0, yaw, 0.0])).astype(np.float32)
     return (data @ rot.T).astype(np.float32, copy=False)
 

@@ -59,9 +59,11 @@ def make_corpus(out: Path, count: int, seed: int) -> Path:
     return cache
 
 
-def slim_checkpoint(src: Path, dst: Path, command: str, about: str = "", fill_gate: float | None = None) -> Path:
+def slim_checkpoint(
+    src: Path, dst: Path, command: str, about: str = "", fill_gate: float | None = None, motion_bank: Any = None
+) -> Path:
     """A shipped checkpoint: weights + what describes them (and `about`, a plain-words line on what the model
-    learnt from), no optimiser state."""
+    learnt from; `motion_bank`, a `MotionBank` to store, else the source's is kept), no optimiser state."""
     ckpt = load_checkpoint(src)
     keep = {k: v for k, v in ckpt.items() if k not in ("optimizer", "train_weights", "path", "format", "version")}
     keep["made_by"] = command
@@ -69,6 +71,8 @@ def slim_checkpoint(src: Path, dst: Path, command: str, about: str = "", fill_ga
         keep["about"] = about
     if fill_gate is not None:
         keep["fill_gate"] = float(fill_gate)
+    if motion_bank is not None:
+        keep["motion_bank"] = motion_bank.to_dict()
     return save_checkpoint(dst, keep)
 
 

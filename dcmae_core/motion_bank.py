@@ -1,0 +1,202 @@
+"""Fills of long hidden spans from recorded motion: a bank of real training clips, matched on the visible joints.
+
+Linear interpolation draws a hidden wrist along a straight line between the frames where it was last and next
+seen; for a second or two of a waving or throwing arm that line misses the swing. The bank holds the training
+clips of real people (root-relative, turned to face the camera). For a both-sided hidden span, the windows of
+the bank most like the query on every visible entry around and during the span (the rest of the body, the
+limb's own ends) are found, and their own deviation from the same interpolation under the same mask is added to
+the query's interpolation: the fill bends the way recorded limbs bent in the most similar recorded motions.
+
+A safety check guards it: the same fill is made for the mirrored limb on the same frames (the right arm when the
+left one is hidden), which is visible and so can be scored; where the bank's fill of that proxy is more than
+`proxy_ratio` times as far off as the interpolation, the span keeps the interpolation. This is what keeps the
+bank from hurting on motion unlike its own (the NTU files, Kinect v2, actions the bank never saw:
+docs/reconstruction.md). The interpolation is relative to the parent joint (`baselines.interpolate_from_parent`),
+the same the model's fill gate keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+
+from dcmae_core.baselines import interpolate_from_parent
+from dcmae_core.data.transforms import facing_yaw, rotation_matrix
+from dcmae_core.layout import Layout
+
+__all__ = ["MotionBank"]
+
+MIN_GAP = 8  # frames: shorter spans are left to interpolation (a few frames of a straight line are close enough)
+CONTEXT = 4  # visible frames on each side of a span that the match also compares
+NEIGHBOURS = 5  # bank windows averaged per span
+PROXY_RATIO = 1.5  # the bank's proxy error at most this multiple of interpolation's, else interpolation
+
+
+def _runs(col: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of the True runs of a (T,) bool array."""
+    edges = np.diff(np.concatenate([[0], col.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+class MotionBank:
+    """Root-relative, front-facing frames of real clips (F, V, 3) with the clip boundaries (N + 1,)."""
+
+    def __init__(
+        self,
+        frames: np.ndarray,
+        bounds: np.ndarray,
+        layout: Layout,
+        neighbours: int = NEIGHBOURS,
+        proxy_ratio: float = PROXY_RATIO,
+    ) -> None:
+        frames = np.asarray(frames, dtype=np.float32)
+        bounds = np.asarray(bounds, dtype=np.int64)
+        if frames.ndim != 3 or frames.shape[1:] != (layout.num_joints, 3):
+            raise ValueError(f"motion bank frames {frames.shape} do not fit {layout.name} (F, {layout.num_joints}, 3)")
+        if (
+            bounds.ndim != 1
+            or len(bounds) < 2
+            or bounds[0] != 0
+            or bounds[-1] != len(frames)
+            or (np.diff(bounds) <= 0).any()
+        ):
+            raise ValueError("motion bank clip bounds must rise from 0 to the number of frames")
+        if neighbours < 1 or proxy_ratio <= 0:
+            raise ValueError("motion bank: neighbours must be >= 1 and proxy_ratio > 0")
+        self.frames, self.bounds, self.layout = frames, bounds, layout
+        self.neighbours, self.proxy_ratio = int(neighbours), float(proxy_ratio)
+        self._flat = frames.reshape(len(frames), -1)  # (F, V * 3)
+        self._sq = (frames**2).sum(-1)  # (F, V)
+        self._clip_end = np.repeat(bounds[1:], np.diff(bounds))  # (F,) end of the clip each frame is in
+
+    @property
+    def num_clips(self) -> int:
+        return len(self.bounds) - 1
+
+    # ------------------------------------------------------------------ making and storing
+    def _normalise(self, x: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(T, V, 3) -> (root-relative and turned to face the camera, root (T, 3), rotation (3, 3)); the root (the
+        layout's centre joint) must be visible in every frame. Hidden entries are never read."""
+        root = x[:, self.layout.center].copy()  # (T, 3)
+        rel = np.where(visible[..., None], x - root[:, None], 0.0)
+        yaw = facing_yaw(rel, self.layout.lateral_pairs)
+        rot = rotation_matrix(np.array([0.0, yaw or 0.0, 0.0]))
+        return rel @ rot.T, root, rot
+
+    @classmethod
+    def from_clips(cls, clips: Iterable[np.ndarray], layout: Layout, **kwargs: Any) -> MotionBank:
+        """A bank of single-person clips (T, V, 3) in metres with every joint visible in every frame (frames
+        where a joint reads exactly 0 are dropped)."""
+        tmp = cls(np.zeros((1, layout.num_joints, 3), np.float32), np.array([0, 1]), layout)
+        parts = []
+        for clip in clips:
+            clip = np.asarray(clip, dtype=np.float32)
+            if clip.ndim != 3 or clip.shape[1:] != (layout.num_joints, 3):
+                raise ValueError(f"motion bank clip {clip.shape} does not fit {layout.name}")
+            clip = clip[np.abs(clip).sum(-1).min(-1) > 0]  # frames with every joint seen
+            if len(clip) >= 2 * CONTEXT + MIN_GAP:
+                parts.append(tmp._normalise(clip, np.ones(clip.shape[:2], bool))[0].astype(np.float32))
+        if not parts:
+            raise ValueError("no clip long enough for a motion bank")
+        bounds = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+        return cls(np.concatenate(parts), bounds, layout, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for a checkpoint (frames in half precision: ~0.5 mm steps at a metre)."""
+        return {
+            "frames": torch.from_numpy(self.frames.astype(np.float16)),
+            "bounds": torch.from_numpy(self.bounds),
+            "layout": self.layout.to_dict(),
+            "neighbours": self.neighbours,
+            "proxy_ratio": self.proxy_ratio,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MotionBank:
+        try:
+            frames = torch.as_tensor(d["frames"]).float().numpy()
+            bounds = torch.as_tensor(d["bounds"]).long().numpy()
+            return cls(frames, bounds, Layout.from_dict(d["layout"]), int(d["neighbours"]), float(d["proxy_ratio"]))
+        except (KeyError, TypeError, RuntimeError) as exc:
+            raise ValueError(f"the motion bank is unreadable: {exc}") from exc
+
+    # ------------------------------------------------------------------ filling
+    def _base(self, x: np.ndarray, removed: np.ndarray) -> np.ndarray:
+        """Parent-relative interpolation of (..., T, V, 3)."""
+        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        rt = torch.from_numpy(np.array(removed, dtype=bool))
+        return interpolate_from_parent(xt, rt, self.layout.parents).numpy()
+
+    def _match(self, q: np.ndarray, visible: np.ndarray) -> np.ndarray:
+        """Start frames of the bank windows (len(q) frames inside one clip) nearest to q (L, V, 3) over its
+        visible entries (squared distance), at most `neighbours` of them."""
+        length = len(q)
+        w = visible.astype(np.float32)  # (L, V)
+        q = q.astype(np.float32)
+        qw = (q * w[..., None]).reshape(length, -1)  # (L, V * 3)
+        per_frame = self._sq @ w.T - 2.0 * (self._flat @ qw.T) + (w * (q**2).sum(-1)).sum(-1)  # (F, L)
+        total = np.zeros(len(self.frames))
+        for t in range(length):
+            total[: len(total) - t] += per_frame[t:, t]
+        starts = np.flatnonzero(np.arange(len(self.frames)) + length <= self._clip_end)
+        if len(starts) == 0:
+            return starts
+        k = min(self.neighbours, len(starts))
+        return starts[np.argpartition(total[starts], k - 1)[:k]]
+
+    def _fill_window(self, q: np.ndarray, removed: np.ndarray) -> np.ndarray | None:
+        """Bank fill of window q (L, V, 3) under `removed` (L, V) in q's own coordinates; None if no window fits."""
+        visible = ~removed
+        qn, root, rot = self._normalise(q, visible)
+        starts = self._match(qn, visible)
+        if len(starts) == 0:
+            return None
+        wins = np.stack([self.frames[s : s + len(q)] for s in starts])  # (k, L, V, 3)
+        deviation = (wins - self._base(wins, np.broadcast_to(removed, wins.shape[:3]))).mean(0)
+        return (self._base(qn, removed) + deviation) @ rot + root[:, None]
+
+    def fill(self, x: np.ndarray, removed: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+        """One person's clip x (T, V, 3) metres with `removed` (T, V): (fill (T, V, 3), applied (T, V) bool), the
+        fill valid where `applied`. Applied to runs of MIN_GAP..max_gap removed frames of a joint with visible
+        frames on both sides, where the root joint is visible throughout the window and the mirrored limb's proxy
+        passes (module docstring)."""
+        length, v = removed.shape
+        target = np.zeros_like(removed)
+        for j in range(v):
+            for s, e in _runs(removed[:, j]):
+                if s > 0 and e < length and MIN_GAP <= e - s <= max_gap:
+                    target[s:e, j] = True
+        out = np.zeros_like(x, dtype=np.float32)
+        applied = np.zeros_like(removed)
+        segments: list[list[int]] = []
+        for s, e in _runs(target.any(1)):
+            if segments and s - segments[-1][1] <= 2 * CONTEXT:
+                segments[-1][1] = e
+            else:
+                segments.append([s, e])
+        mirror = self.layout.mirror
+        for s, e in segments:
+            a, b = max(0, s - CONTEXT), min(length, e + CONTEXT)
+            q, r, m = x[a:b], removed[a:b], target[a:b]
+            if r[:, self.layout.center].any():
+                continue
+            proxy = r.copy()
+            for j in np.flatnonzero(m.any(0)):
+                proxy[:, mirror[j]] |= m[:, j]
+            scored = proxy & ~r  # mirrored entries hidden for the check, still known
+            if not scored.any():
+                continue
+            check = self._fill_window(q, proxy)
+            if check is None:
+                continue
+            err_bank = np.linalg.norm(check - q, axis=-1)[scored].mean()
+            err_interp = np.linalg.norm(self._base(q, proxy) - q, axis=-1)[scored].mean()
+            if err_bank > self.proxy_ratio * err_interp:
+                continue
+            filled = self._fill_window(q, r)
+            out[a:b][m] = filled[m]
+            applied[a:b] |= m
+        return out, applied
