@@ -32,6 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--reconstruct", action="store_true", help="--screenshot: reconstruct first")
     p.add_argument("--compare", default="side by side", help="'side by side', 'overlay' or 'single'")
     p.add_argument("--size", default="1400x900", help="window size for --screenshot, WxH (the PNG's size)")
+    p.add_argument("--frame", type=int, default=None, help="--screenshot: show this frame (1-based)")
     p.add_argument("--no-gl", action="store_true", help="use the 2D projection view instead of OpenGL")
     p.add_argument(
         "--browse",
@@ -76,6 +77,8 @@ async def _startup(win, args: argparse.Namespace) -> int:
             return 1
         if not await win.start_inference(seed=args.seed):
             return 1
+    if args.frame is not None:
+        win.state.set_frame(args.frame - 1)
     for _ in range(5):
         await asyncio.sleep(0.05)
     img = win.grab().toImage()

@@ -132,7 +132,7 @@ class InferencePanel(QWidget):
             self.model_label.setText("no model loaded (Model → Open checkpoint…)")
             return
         prior = info.get("fill_prior") == "interp"
-        name = "DCMAE on interpolation" + (" + motion bank" if info.get("motion_bank") else "")
+        name = "DCMAE + motion bank" if info.get("motion_bank") else "DCMAE on interpolation"
         self.method.setItemText(0, f"{name}, one step" if prior else self.METHODS[0][0])
         self.method.setItemText(1, f"{name}, iterative" if prior else self.METHODS[1][0])
         self.model_label.setText(model_summary(info))

@@ -65,7 +65,8 @@ def test_gl_picking_and_presets(gl_window, qtbot):
 def test_main_screenshot_mode(tmp_path):
     out = tmp_path / "shot.png"
     res = subprocess.run(
-        [sys.executable, "main.py", str(A058), "--screenshot", str(out), "--mask", "left-arm", "--size", "1024x640"],
+        [sys.executable, "main.py", str(A058), "--screenshot", str(out), "--mask", "left-arm", "--size", "1024x640"]
+        + ["--frame", "30"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -82,3 +82,19 @@ def test_a_file_opened_through_a_link_is_one_sequence(window, tmp_path):
     _switch(window, A001)  # the selector holds the file itself, not the link's name
     assert window.paths.count(str(A001.resolve())) == 1 and len(window.paths) == 2
     assert np.array_equal(st.mask, masked)  # its kept mask came back
+
+
+def test_a_checkpoint_with_a_motion_bank_names_it_in_the_method_and_the_summary(window):
+    from types import SimpleNamespace
+
+    fake = FakePredictor()
+    fake.config = SimpleNamespace(model=SimpleNamespace(fill_prior="interp"))  # a model built on interpolation
+    fake.info = {"motion_bank": {"clips": 1371, "frames": 70880, "spans": [8, 60]}}
+    window.state.set_model_info(model_info(fake))
+    panel = window.inference_panel
+    assert panel.method.itemText(0) == "DCMAE + motion bank, one step" and panel.method_name == "one_step"
+    assert "motion bank: 1,371 recorded clips" in panel.model_label.text() and "8-60 frames" in panel.model_label.text()
+    fake.info = {}
+    window.state.set_model_info(model_info(fake))
+    assert panel.method.itemText(0) == "DCMAE on interpolation, one step"
+    assert "motion bank" not in panel.model_label.text()
