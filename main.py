@@ -1,6 +1,6 @@
 """DCMAE Studio.
 
-`python main.py [FILES] [--checkpoint PT] [--screenshot OUT.png [--mask SPEC] [--reconstruct]]`
+`python main.py [FILES] [--checkpoint PT] [--screenshot OUT.png [--mask SPEC] [--reconstruct] [--frame N]]`
 """
 
 from __future__ import annotations

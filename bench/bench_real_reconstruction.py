@@ -9,7 +9,9 @@ and every real NTU `.skeleton` file in ../shared/data/ntu_samples (NTU-25: the m
 mapped, the five NTU-only joints filled by `Predictor`'s rule). Each clip gets each pattern of
 `dcmae_core.occlusion` with a seed of its own (the same for every method). The error is the Euclidean distance
 in cm between the fill and the recorded position, averaged over all removed (frame, joint) entries of the
-dataset. Methods: the model's one-step fill (the app's default), its iterative fill (`--iterative-steps`
+dataset. Methods: the model's one-step fill (the app's default), the same without the checkpoint's motion bank
+(where it has one; `--bank-check-ratio` changes the bank's safety check, e.g. `inf` to switch it off), its
+iterative fill (`--iterative-steps`
 DDPM steps, on the first `--iterative-clips` clips only, whose interpolation error is printed beside it),
 linear interpolation in time, the same relative to the parent joint where that one is visible (what the
 default fill keeps inside its gate, `baselines.interpolate_from_parent`), and zeros (the centred origin, what
@@ -19,6 +21,7 @@ a sensor's lost joint becomes).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -63,9 +66,13 @@ def test_clips(n: int, seed: int) -> dict[str, list[tuple[str, np.ndarray, np.nd
     return out
 
 
-def run(predictor: Predictor, clips, pattern: str, iterative_clips: int, iterative_steps: int) -> dict:
+def run(
+    predictor: Predictor, plain: Predictor | None, clips, pattern: str, iterative_clips: int, iterative_steps: int
+) -> dict:
+    """`plain`: the same predictor without its motion bank (None: it has none)."""
     errs: dict[str, list[np.ndarray]] = {
         "model": [],
+        "no_bank": [],
         "iterative": [],
         "interp_iter": [],
         "interpolation": [],
@@ -73,6 +80,7 @@ def run(predictor: Predictor, clips, pattern: str, iterative_clips: int, iterati
         "zeros": [],
     }
     used = 0
+    seconds = {"model": 0.0, "no_bank": 0.0}  # time spent in the one-step fill, with and without the bank
     for k, (_name, data, present, layout) in enumerate(clips):
         pres = torch.from_numpy(present[None])
         if not bool(occlusion_applies(pattern, pres)[0]):
@@ -82,6 +90,7 @@ def run(predictor: Predictor, clips, pattern: str, iterative_clips: int, iterati
         if not removed.any():
             continue
         used += 1
+        t0 = time.perf_counter()
         fills = {
             "model": predictor.reconstruct(data, removed, layout=layout),
             "interpolation": interpolate_removed(data, removed),
@@ -90,6 +99,12 @@ def run(predictor: Predictor, clips, pattern: str, iterative_clips: int, iterati
             ).numpy(),
             "zeros": np.zeros_like(data),
         }
+        t1 = time.perf_counter()
+        if plain is not None:
+            fills["no_bank"] = plain.reconstruct(data, removed, layout=layout)
+        t2 = time.perf_counter()
+        seconds["model"] += t1 - t0  # (the two interpolations inside are ~1 ms)
+        seconds["no_bank"] += t2 - t1
         if used <= iterative_clips:
             fills["iterative"] = predictor.reconstruct(
                 data, removed, method="iterative", num_steps=iterative_steps, layout=layout
@@ -97,7 +112,7 @@ def run(predictor: Predictor, clips, pattern: str, iterative_clips: int, iterati
             fills["interp_iter"] = fills["interpolation"]
         for key, fill in fills.items():
             errs[key].append(np.linalg.norm(fill - data, axis=-1)[removed])
-    res = {"clips": used}
+    res = {"clips": used, "seconds": seconds}
     for key, e in errs.items():
         res[key] = float(100 * np.concatenate(e).mean()) if e else None
     return res
@@ -112,28 +127,40 @@ def main() -> int:
     ap.add_argument("--patterns", default=",".join(PATTERNS), help="comma-separated occlusion patterns")
     ap.add_argument("--seed", type=int, default=0, help="seed of the clip choice")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    ap.add_argument(
+        "--bank-check-ratio", type=float, default=None, help="the motion bank's proxy ratio (inf: no check)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(2)
     predictor = Predictor.from_checkpoint(args.checkpoint, device="cpu")
+    plain = None
+    if predictor.motion_bank is not None:
+        if args.bank_check_ratio is not None:
+            predictor.motion_bank.proxy_ratio = args.bank_check_ratio
+        plain = copy.copy(predictor)
+        plain.motion_bank = None
     t0 = time.perf_counter()
     data = test_clips(args.clips, args.seed)
     results: dict[str, dict] = {}
+    bank = predictor.motion_bank
+    bank_text = "none" if bank is None else f"{bank.num_clips} clips, check ratio {bank.proxy_ratio}"
     print(
         f"checkpoint: {args.checkpoint or 'bundled'} ({predictor.layout.name}, fill prior "
-        f"{predictor.config.model.fill_prior})"
+        f"{predictor.config.model.fill_prior}, motion bank {bank_text})"
     )
     print(
-        "| data | pattern | clips | model, one step | interpolation | parent-relative interpolation | zeros | "
-        "model vs interp | iterative (n) / interp on those |"
+        "| data | pattern | clips | model, one step | without the bank | interpolation | parent-relative "
+        "interpolation | zeros | model vs interp | iterative (n) / interp on those |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for ds, clips in data.items():
         for pattern in args.patterns.split(","):
-            r = run(predictor, clips, pattern, args.iterative_clips, args.iterative_steps)
+            r = run(predictor, plain, clips, pattern, args.iterative_clips, args.iterative_steps)
             results[f"{ds} | {pattern}"] = r
             if not r["clips"]:
-                print(f"| {ds} | {pattern} | 0 | – | – | – | – | – | – |")
+                print(f"| {ds} | {pattern} | 0 | – | – | – | – | – | – | – |")
                 continue
+            no_bank = f"{r['no_bank']:.1f}" if r["no_bank"] is not None else "–"
             gain = 100 * (1 - r["model"] / r["interpolation"])
             it = (
                 f"{r['iterative']:.1f} / {r['interp_iter']:.1f} ({min(r['clips'], args.iterative_clips)})"
@@ -141,10 +168,17 @@ def main() -> int:
                 else "–"
             )
             print(
-                f"| {ds} | {pattern} | {r['clips']} | {r['model']:.1f} | {r['interpolation']:.1f} | "
+                f"| {ds} | {pattern} | {r['clips']} | {r['model']:.1f} | {no_bank} | {r['interpolation']:.1f} | "
                 f"{r['parent_relative']:.1f} | {r['zeros']:.1f} | {gain:+.0f} % | {it} |",
                 flush=True,
             )
+    if plain is not None:
+        n = sum(r["clips"] for r in results.values())
+        with_bank = sum(r["seconds"]["model"] for r in results.values())
+        without = sum(r["seconds"]["no_bank"] for r in results.values())
+        print(
+            f"one-step fill per clip: {1000 * with_bank / n:.0f} ms with the bank, {1000 * without / n:.0f} ms without"
+        )
     print(
         f"({time.perf_counter() - t0:.0f} s; errors in cm, mean over removed entries; 'model vs interp' is "
         f"how much lower the model's error is)"
