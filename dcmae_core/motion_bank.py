@@ -41,6 +41,16 @@ def _runs(col: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
+def _normalise(x: np.ndarray, visible: np.ndarray, layout: Layout) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(T, V, 3) -> (root-relative and turned to face the camera, root (T, 3), rotation (3, 3)); the root (the
+    layout's centre joint) must be visible in every frame. Hidden entries are never read."""
+    root = x[:, layout.center].copy()  # (T, 3)
+    rel = np.where(visible[..., None], x - root[:, None], 0.0)
+    yaw = facing_yaw(rel, layout.lateral_pairs)
+    rot = rotation_matrix(np.array([0.0, yaw or 0.0, 0.0]))
+    return rel @ rot.T, root, rot
+
+
 class MotionBank:
     """Root-relative, front-facing frames of real clips (F, V, 3) with the clip boundaries (N + 1,)."""
 
@@ -77,20 +87,10 @@ class MotionBank:
         return len(self.bounds) - 1
 
     # ------------------------------------------------------------------ making and storing
-    def _normalise(self, x: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(T, V, 3) -> (root-relative and turned to face the camera, root (T, 3), rotation (3, 3)); the root (the
-        layout's centre joint) must be visible in every frame. Hidden entries are never read."""
-        root = x[:, self.layout.center].copy()  # (T, 3)
-        rel = np.where(visible[..., None], x - root[:, None], 0.0)
-        yaw = facing_yaw(rel, self.layout.lateral_pairs)
-        rot = rotation_matrix(np.array([0.0, yaw or 0.0, 0.0]))
-        return rel @ rot.T, root, rot
-
     @classmethod
     def from_clips(cls, clips: Iterable[np.ndarray], layout: Layout, **kwargs: Any) -> MotionBank:
         """A bank of single-person clips (T, V, 3) in metres with every joint visible in every frame (frames
         where a joint reads exactly 0 are dropped)."""
-        tmp = cls(np.zeros((1, layout.num_joints, 3), np.float32), np.array([0, 1]), layout)
         parts = []
         for clip in clips:
             clip = np.asarray(clip, dtype=np.float32)
@@ -98,7 +98,7 @@ class MotionBank:
                 raise ValueError(f"motion bank clip {clip.shape} does not fit {layout.name}")
             clip = clip[np.abs(clip).sum(-1).min(-1) > 0]  # frames with every joint seen
             if len(clip) >= 2 * CONTEXT + MIN_GAP:
-                parts.append(tmp._normalise(clip, np.ones(clip.shape[:2], bool))[0].astype(np.float32))
+                parts.append(_normalise(clip, np.ones(clip.shape[:2], bool), layout)[0].astype(np.float32))
         if not parts:
             raise ValueError("no clip long enough for a motion bank")
         bounds = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
@@ -150,7 +150,7 @@ class MotionBank:
     def _fill_window(self, q: np.ndarray, removed: np.ndarray) -> np.ndarray | None:
         """Bank fill of window q (L, V, 3) under `removed` (L, V) in q's own coordinates; None if no window fits."""
         visible = ~removed
-        qn, root, rot = self._normalise(q, visible)
+        qn, root, rot = _normalise(q, visible, self.layout)
         starts = self._match(qn, visible)
         if len(starts) == 0:
             return None
