@@ -8,8 +8,8 @@ limb's own ends) are found, and their own deviation from the same interpolation 
 the query's interpolation: the fill bends the way recorded limbs bent in the most similar recorded motions.
 
 A safety check guards it: the same fill is made for the mirrored limb on the same frames (the right arm when the
-left one is hidden), which is visible and so can be scored; where the bank's fill of that proxy is more than
-`proxy_ratio` times as far off as the interpolation, the span keeps the interpolation. This is what keeps the
+left one is hidden), which is visible and so can be scored; where the bank's fill of that proxy is further off
+than the interpolation (`proxy_ratio` times it; 1 by default), the span keeps the interpolation. This is what keeps the
 bank from hurting on motion unlike its own (the NTU files, Kinect v2, actions the bank never saw:
 docs/reconstruction.md). The interpolation is relative to the parent joint (`baselines.interpolate_from_parent`),
 the same the model's fill gate keeps.
@@ -32,7 +32,7 @@ __all__ = ["MotionBank"]
 MIN_GAP = 8  # frames: shorter spans are left to interpolation (a few frames of a straight line are close enough)
 CONTEXT = 4  # visible frames on each side of a span that the match also compares
 NEIGHBOURS = 5  # bank windows averaged per span
-PROXY_RATIO = 1.5  # the bank's proxy error at most this multiple of interpolation's, else interpolation
+PROXY_RATIO = 1.0  # the bank's proxy error at most this multiple of interpolation's, else interpolation
 
 
 def _runs(col: np.ndarray) -> list[tuple[int, int]]:
