@@ -130,3 +130,30 @@ def test_predictor_uses_it_inside_the_gate_only(tmp_path):
     ckpt.pop("motion_bank")
     plain = Predictor(ckpt, device="cpu").reconstruct(truth, removed, layout=KINECT20)
     np.testing.assert_allclose(plain[removed], _parent_interp(truth[0], removed[0])[removed[0]], atol=1e-4)
+
+
+@pytest.mark.slow
+def test_slim_checkpoint_builds_the_bank_from_a_caches_training_clips(tmp_path, capsys):
+    """`slim-checkpoint --motion-bank CACHE`: the training split only (UTD-MHAD's odd subjects), into the file."""
+    import shutil
+
+    from shared_data import SHARED_DATA
+
+    from dcmae_core.inference import REAL_CHECKPOINT
+    from dcmae_core.train import main
+
+    utd = SHARED_DATA / "real" / "utd_mhad"
+    if not utd.is_dir() or not REAL_CHECKPOINT.exists():
+        pytest.skip("needs ../shared/data/real and the bundled real-motion checkpoint")
+    src = tmp_path / "utd"
+    src.mkdir()
+    for f in sorted(utd.glob("a2[23]_s[12]_t1_skeleton.mat")):  # subject 1 trains, subject 2 tests
+        shutil.copy(f, src / f.name)
+    assert main(["import-utd-mhad", str(src), "--out", str(tmp_path / "cache")]) == 0
+    dst = tmp_path / "banked.pt"
+    assert main(["slim-checkpoint", str(REAL_CHECKPOINT), str(dst), "--motion-bank", str(tmp_path / "cache")]) == 0
+    assert "motion bank: 2 clips" in capsys.readouterr().out
+    pred = Predictor.from_checkpoint(dst, device="cpu")
+    assert pred.motion_bank.num_clips == 2 and pred.motion_bank.proxy_ratio == 1.0
+    assert main(["slim-checkpoint", str(REAL_CHECKPOINT), str(dst), "--motion-bank", str(tmp_path / "nothing")]) != 0
+    assert "nothing does not exist" in capsys.readouterr().err
