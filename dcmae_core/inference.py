@@ -248,7 +248,8 @@ class Predictor:
         """Fill the removed (M, T, V) entries of `data` (M, T, V, C); every other entry is returned unchanged.
 
         `layout`: the data's skeleton when it is not the model's (NTU-25 and Kinect v1 map onto each other,
-        `layout.joint_map`); `method`: a key of METHODS."""
+        `layout.joint_map`); `method`: a key of METHODS. The model's methods go through the checkpoint's fill gate
+        and, where it has one, its motion bank (`_gate`, `_bank_fill`); "interpolate" is the plain baseline."""
         if method not in METHODS:
             raise ValueError(f"unknown fill method {method!r}; use one of {', '.join(METHODS)}")
         data = np.asarray(data, dtype=np.float32)

@@ -78,14 +78,13 @@ def _bank_from_caches(roots: list[str], split: str):
 def run_slim(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from dcmae_core.checkpoint import load_checkpoint
+    from dcmae_core.config import config_from_dict
     from dcmae_core.evaluation.demo import slim_checkpoint
 
     Path(args.dst).parent.mkdir(parents=True, exist_ok=True)
     if args.fill_gate is not None and args.fill_gate < 0:
         raise ValueError("--fill-gate must be 0 or more frames")
-    from dcmae_core.checkpoint import load_checkpoint
-    from dcmae_core.config import config_from_dict
-
     bank = None
     if args.motion_bank:
         split = config_from_dict(load_checkpoint(Path(args.src))["config"]).data.split
