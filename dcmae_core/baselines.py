@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 
-def _neighbours(removed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def visible_neighbours(removed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For each (..., T, V) entry, the last visible frame <= t (or -1) and the first visible frame >= t (or T)."""
     t_len = removed.shape[-2]
     t = torch.arange(t_len, device=removed.device).view(t_len, 1)  # (T, 1), broadcast over (..., T, V)
@@ -46,7 +46,7 @@ def interpolate_time(x: torch.Tensor, removed: torch.Tensor, fill: torch.Tensor 
     visible in no frame. Removed values are never read; other entries are returned unchanged. Batched: the
     leading axes are any (N, M), and the map is affine, so it commutes with per-channel standardisation."""
     _check(x, removed)
-    prev, nxt = _neighbours(removed)
+    prev, nxt = visible_neighbours(removed)
     return torch.where(removed[..., None], _interpolate(x, prev, nxt, fill), x)
 
 
@@ -92,7 +92,7 @@ def interp_prior(x: torch.Tensor, removed: torch.Tensor) -> torch.Tensor:
     Removed values of x are never read."""
     _check(x, removed)
     t_len = x.shape[-3]
-    prev, nxt = _neighbours(removed)
+    prev, nxt = visible_neighbours(removed)
     values = _interpolate(x, prev, nxt, 0.0)  # (..., T, V, C)
     has_prev, has_next = prev >= 0, nxt < t_len
     t = torch.arange(t_len, device=x.device).view(t_len, 1)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dcmae_core.baselines import interpolate_from_parent
+from dcmae_core.baselines import interpolate_from_parent, visible_neighbours
 from dcmae_core.data.transforms import facing_yaw, rotation_matrix
 from dcmae_core.layout import Layout
 
@@ -163,12 +163,10 @@ class MotionBank:
         fill valid where `applied`. Applied to runs of MIN_GAP..max_gap removed frames of a joint with visible
         frames on both sides, where the root joint is visible throughout the window and the mirrored limb's proxy
         passes (module docstring)."""
-        length, v = removed.shape
-        target = np.zeros_like(removed)
-        for j in range(v):
-            for s, e in _runs(removed[:, j]):
-                if s > 0 and e < length and MIN_GAP <= e - s <= max_gap:
-                    target[s:e, j] = True
+        length = len(removed)
+        prev, nxt = (n.numpy() for n in visible_neighbours(torch.from_numpy(np.array(removed, dtype=bool))))
+        run = nxt - prev - 1  # (T, V) length of the hidden run an entry lies in
+        target = removed & (prev >= 0) & (nxt < length) & (run >= MIN_GAP) & (run <= max_gap)
         out = np.zeros_like(x, dtype=np.float32)
         applied = np.zeros_like(removed)
         segments: list[list[int]] = []
