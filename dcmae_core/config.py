@@ -162,6 +162,9 @@ class TrainConfig:
     # > 0: keep an exponential moving average of the weights with this decay per step (0.99 ~ the last 100 steps);
     # evaluation, `best` and the checkpoints' weights are the average (training/weight_average.py). 0 = off.
     ema: float = 0.0
+    # Finetuning cross-entropy against targets with this share of the probability spread over the other classes
+    # (label smoothing; 0 = the plain cross-entropy).
+    label_smoothing: float = 0.0
 
 
 @dataclass
@@ -399,6 +402,7 @@ def _problems(cfg: Config) -> list[str]:
     for name in ("pretrain_epochs", "finetune_epochs", "batch_size", "eval_batch_size", "log_every", "eval_every"):
         need(getattr(t, name) >= 1, f"train.{name} must be at least 1, got {getattr(t, name)}")
     need(0.0 <= t.ema < 1.0, f"train.ema must lie in [0, 1) (0 = off), got {t.ema}")
+    need(0.0 <= t.label_smoothing < 1.0, f"train.label_smoothing must lie in [0, 1) (0 = off), got {t.label_smoothing}")
     need(
         t.checkpoint_every >= 0, f"train.checkpoint_every must be 0 (each epoch only) or more, got {t.checkpoint_every}"
     )

@@ -12,7 +12,13 @@ import torch
 from dcmae_core.config import build_config
 from dcmae_core.model.factory import build_dcmae
 from dcmae_core.training.devices import DistContext
-from dcmae_core.training.engine import NonFiniteLossError, TrainState, compile_for_training, train_one_epoch
+from dcmae_core.training.engine import (
+    NonFiniteLossError,
+    TrainState,
+    classification_loss,
+    compile_for_training,
+    train_one_epoch,
+)
 
 CORE = str(Path(__file__).resolve().parents[1] / "dcmae_core")
 
@@ -206,3 +212,23 @@ def test_compile_modes_are_checked():
         compile_for_training(model, "everything")
     with pytest.raises(ValueError, match="no block"):
         compile_for_training(torch.nn.Linear(2, 2), "blocks")
+
+
+def test_label_smoothing_spreads_the_target_and_is_checked():
+    """train.label_smoothing reaches the finetuning loss: with 0.1 the loss is the cross-entropy against 0.9 on the
+    label plus 0.1 spread over all classes; a value of 1 or more is refused by name."""
+    import torch.nn.functional as F
+
+    from dcmae_core.config import ConfigError
+
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0]])
+    labels = torch.tensor([0, 2])
+    plain, _ = classification_loss(logits, labels)
+    smooth, stats = classification_loss(logits, labels, 0.1)
+    logp = F.log_softmax(logits, dim=1)
+    expected = -(0.9 * logp[torch.arange(2), labels] + 0.1 * logp.mean(dim=1)).mean()
+    assert torch.allclose(smooth, expected) and not torch.allclose(smooth, plain)
+    assert float(stats["acc"]) == 1.0
+    assert build_config("tiny", ["train.label_smoothing=0.1"]).train.label_smoothing == 0.1
+    with pytest.raises(ConfigError, match="label_smoothing"):
+        build_config("tiny", ["train.label_smoothing=1.0"])

@@ -298,8 +298,11 @@ def evaluate(
     }
 
 
-def classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Cross-entropy and the batch's accuracy (a 0-dim tensor on the logits' device, read back when logged)."""
-    loss = F.cross_entropy(logits.float(), labels)
+def classification_loss(
+    logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Cross-entropy (with `label_smoothing`, train.label_smoothing) and the batch's accuracy (a 0-dim tensor on
+    the logits' device, read back when logged)."""
+    loss = F.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
     acc = (logits.argmax(dim=1) == labels).float().mean().detach()
     return loss, {"acc": acc}

@@ -468,7 +468,7 @@ def _finetune(cfg: Config, run_dir: Path, pretrained: str | None, resume: bool, 
         return evaluate(lambda b: net(b["x"], b["person_valid"]), test_loader, len(data.class_names), device, amp)
 
     def loss(net, batch, gen):
-        return classification_loss(net(batch["x"], batch["person_valid"]), batch["label"])
+        return classification_loss(net(batch["x"], batch["person_valid"]), batch["label"], cfg.train.label_smoothing)
 
     extra = {"dcmae": pretrained_state, "pretrained_from": str(pretrained or ""), "label_ratio": cfg.data.label_ratio}
     return _fit(
