@@ -9,10 +9,13 @@ the query's interpolation: the fill bends the way recorded limbs bent in the mos
 
 A safety check guards it: the same fill is made for the mirrored limb on the same frames (the right arm when the
 left one is hidden), which is visible and so can be scored; where the bank's fill of that proxy is further off
-than the interpolation (`proxy_ratio` times it; 1 by default), the span keeps the interpolation. This is what keeps the
-bank from hurting on motion unlike its own (the NTU files, Kinect v2, actions the bank never saw:
-docs/reconstruction.md). The interpolation is relative to the parent joint (`baselines.interpolate_from_parent`),
-the same the model's fill gate keeps.
+than the interpolation (`proxy_ratio` times it; 1 by default), the span keeps the interpolation. And the bank must
+hold motion like the query's: where the nearest windows are on average more than `MATCH_RMS` (12 cm) from the
+query's visible entries, the span keeps the interpolation too. Together these keep the bank from hurting on motion
+unlike its own (the NTU files, Kinect v2, and Kinder-Gator's motions, which the bank never saw:
+docs/reconstruction.md); with the proxy check alone, the few spans that passed it by chance made 29 Kinder-Gator
+takes' 1-2 s limb spans 14 % worse than without the bank. The interpolation is relative to the parent joint
+(`baselines.interpolate_from_parent`), the same the model's fill gate keeps.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ MIN_GAP = 8  # frames: shorter spans are left to interpolation (a few frames of 
 CONTEXT = 4  # visible frames on each side of a span that the match also compares
 NEIGHBOURS = 5  # bank windows averaged per span
 PROXY_RATIO = 1.0  # the bank's proxy error at most this multiple of interpolation's, else interpolation
+MATCH_RMS = 0.12  # metres: the nearest windows' root-mean-square distance to the query's visible entries, at most
 
 
 def _runs(col: np.ndarray) -> list[tuple[int, int]]:
@@ -130,9 +134,10 @@ class MotionBank:
         rt = torch.from_numpy(np.array(removed, dtype=bool))
         return interpolate_from_parent(xt, rt, self.layout.parents).numpy()
 
-    def _match(self, q: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    def _match(self, q: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, float]:
         """Start frames of the bank windows (len(q) frames inside one clip) nearest to q (L, V, 3) over its
-        visible entries (squared distance), at most `neighbours` of them."""
+        visible entries (squared distance), at most `neighbours` of them, and their root-mean-square distance
+        per visible entry (metres)."""
         length = len(q)
         w = visible.astype(np.float32)  # (L, V)
         q = q.astype(np.float32)
@@ -143,16 +148,18 @@ class MotionBank:
             total[: len(total) - t] += per_frame[t:, t]
         starts = np.flatnonzero(np.arange(len(self.frames)) + length <= self._clip_end)
         if len(starts) == 0:
-            return starts
+            return starts, float("inf")
         k = min(self.neighbours, len(starts))
-        return starts[np.argpartition(total[starts], k - 1)[:k]]
+        best = starts[np.argpartition(total[starts], k - 1)[:k]]
+        return best, float(np.sqrt(max(total[best].mean(), 0.0) / max(w.sum(), 1.0)))
 
     def _fill_window(self, q: np.ndarray, removed: np.ndarray) -> np.ndarray | None:
-        """Bank fill of window q (L, V, 3) under `removed` (L, V) in q's own coordinates; None if no window fits."""
+        """Bank fill of window q (L, V, 3) under `removed` (L, V) in q's own coordinates; None if no window fits
+        or the nearest ones are further than MATCH_RMS from q."""
         visible = ~removed
         qn, root, rot = _normalise(q, visible, self.layout)
-        starts = self._match(qn, visible)
-        if len(starts) == 0:
+        starts, rms = self._match(qn, visible)
+        if len(starts) == 0 or rms > MATCH_RMS:
             return None
         wins = np.stack([self.frames[s : s + len(q)] for s in starts])  # (k, L, V, 3)
         deviation = (wins - self._base(wins, np.broadcast_to(removed, wins.shape[:3]))).mean(0)
@@ -161,8 +168,8 @@ class MotionBank:
     def fill(self, x: np.ndarray, removed: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
         """One person's clip x (T, V, 3) metres with `removed` (T, V): (fill (T, V, 3), applied (T, V) bool), the
         fill valid where `applied`. Applied to runs of MIN_GAP..max_gap removed frames of a joint with visible
-        frames on both sides, where the root joint is visible throughout the window and the mirrored limb's proxy
-        passes (module docstring)."""
+        frames on both sides, where the root joint is visible throughout the window, the mirrored limb's proxy
+        passes and the bank holds motion near the query's (module docstring)."""
         length = len(removed)
         prev, nxt = (n.numpy() for n in visible_neighbours(torch.from_numpy(np.array(removed, dtype=bool))))
         run = nxt - prev - 1  # (T, V) length of the hidden run an entry lies in
@@ -195,6 +202,8 @@ class MotionBank:
             if err_bank > self.proxy_ratio * err_interp:
                 continue
             filled = self._fill_window(q, r)
+            if filled is None:
+                continue
             out[a:b][m] = filled[m]
             applied[a:b] |= m
         return out, applied

@@ -1,6 +1,7 @@
 """The motion bank (dcmae_core/motion_bank.py): a hidden span is filled from the recorded motion most like the
 visible joints, in the query's own place and facing; the mirrored-limb check keeps interpolation where the bank's
-motion does not fit; short, one-sided or rootless spans are left alone; the bank survives a checkpoint."""
+motion does not fit, and so does the match distance where the bank holds nothing near the query; short,
+one-sided or rootless spans are left alone; the bank survives a checkpoint."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from dcmae_core import motion_bank
 from dcmae_core.baselines import interpolate_from_parent
 from dcmae_core.checkpoint import CheckpointError, load_checkpoint
 from dcmae_core.data.transforms import rotation_matrix
@@ -77,6 +79,23 @@ def test_motion_unlike_the_banks_keeps_interpolation():
     removed[20:45, LEFT_ARM] = True
     _fill, applied = bank.fill(truth, removed, max_gap=60)
     assert not applied.any()
+
+
+def test_a_body_far_from_every_recorded_one_keeps_interpolation(monkeypatch):
+    """The recorded arm swing again, but on a body whose legs stand 35 cm wider than anyone's in the bank: the
+    mirrored arm's proxy still fits exactly, yet the nearest windows are further than MATCH_RMS from the visible
+    body, so the span keeps interpolation; with the limit lifted the same span is filled from the bank."""
+    bank = _bank(neighbours=1)
+    truth = _clip(90, 0.3, 0.3, 30.0)[10:80].copy()
+    for leg, side in (((12, 13, 14, 15), -1), ((16, 17, 18, 19), 1)):
+        truth[:, list(leg), 0] += side * 0.35
+    removed = np.zeros(truth.shape[:2], bool)
+    removed[20:50, LEFT_ARM[1:]] = True
+    _fill, applied = bank.fill(truth, removed, max_gap=60)
+    assert not applied.any()
+    monkeypatch.setattr(motion_bank, "MATCH_RMS", 1.0)
+    _fill, applied = bank.fill(truth, removed, max_gap=60)
+    assert np.array_equal(applied, removed)
 
 
 @pytest.mark.parametrize("case", ["short", "one_sided", "too_long", "root_hidden", "mirror_hidden"])

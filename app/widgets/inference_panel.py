@@ -48,7 +48,7 @@ def model_summary(info: dict) -> str:
         lo, hi = bank.get("spans", ["?", "?"])
         lines.append(
             f"motion bank: {bank['clips']:,} recorded clips; a joint hidden {lo}-{hi} frames between two sightings "
-            "bends like the most similar recorded motion, where that fits the mirrored limb"
+            "bends like the most similar recorded motion, where one is close and it fits the mirrored limb"
         )
     lines.append(SKELETONS.get(str(info.get("layout", "")), f"skeleton: {info.get('layout', '?')}"))
     return "\n".join(lines)
