@@ -162,8 +162,8 @@ class TrainConfig:
     # > 0: keep an exponential moving average of the weights with this decay per step (0.99 ~ the last 100 steps);
     # evaluation, `best` and the checkpoints' weights are the average (training/weight_average.py). 0 = off.
     ema: float = 0.0
-    # Finetuning cross-entropy against targets with this share of the probability spread over the other classes
-    # (label smoothing; 0 = the plain cross-entropy).
+    # Finetuning cross-entropy against targets with this share of the probability spread evenly over all classes
+    # (label smoothing, as torch's cross_entropy does it; 0 = the plain cross-entropy).
     label_smoothing: float = 0.0
 
 
