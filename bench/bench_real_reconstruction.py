@@ -12,12 +12,13 @@ seeded masks per pattern (ten files with one mask each would be ten limb spans, 
 Also `--kg-clips` Kinder-Gator takes (the first 10 s of each, a seeded choice): the model was pretrained on
 them, but the motion bank holds none of their motions, so they show what the bank does on motion it never saw.
 The error is the Euclidean distance in cm between the fill and the recorded position, averaged over all removed
-(frame, joint) entries of the dataset. Methods: the model's one-step fill (the app's default), the same without
-the checkpoint's motion bank (where it has one; `--bank-check-ratio` changes the bank's safety check, e.g. `inf`
-to switch it off), its iterative fill (`--iterative-steps` DDPM steps, on the first `--iterative-clips` masks
-only, one per clip first, whose interpolation error is printed beside it), linear interpolation in time, the same
-relative to the parent joint where that one is visible (what the default fill keeps inside its gate,
-`baselines.interpolate_from_parent`), and zeros (the centred origin, what a sensor's lost joint becomes).
+(frame, joint) entries of the dataset. Methods: the model's one-step fill (the app's default), the same without the
+checkpoint's motion bank (where it has one; `--bank-check-ratio` changes the bank's mirrored-limb check, e.g. `inf`
+to switch it off; its match distance, `motion_bank.MATCH_RMS`, still applies), its iterative fill
+(`--iterative-steps` DDPM steps, on the first `--iterative-clips` masks only, one per clip first, whose
+interpolation error is printed beside it), linear interpolation in time, the same relative to the parent joint where
+that one is visible (what the default fill keeps inside its gate, `baselines.interpolate_from_parent`), and zeros
+(the centred origin, what a sensor's lost joint becomes).
 """
 
 from __future__ import annotations
@@ -158,7 +159,10 @@ def main() -> int:
     ap.add_argument("--ntu-masks", type=int, default=10, help="seeded masks per pattern for each NTU file")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file")
     ap.add_argument(
-        "--bank-check-ratio", type=float, default=None, help="the motion bank's proxy ratio (inf: no check)"
+        "--bank-check-ratio",
+        type=float,
+        default=None,
+        help="the motion bank's mirrored-limb ratio (inf: no such check)",
     )
     args = ap.parse_args()
     torch.set_num_threads(2)
