@@ -82,6 +82,8 @@ class Predictor:
         self.fill_gate = float(ckpt.get("fill_gate", 0.0))
         self.dcmae, self.classifier = _build_models(ckpt, self.config)
         self.motion_bank = self._motion_bank(ckpt)
+        # the last `reconstruct`'s motion-bank spans by outcome (motion_bank.OUTCOMES; empty: none considered)
+        self.last_bank_report: dict[str, int] = {}
         for m in (self.dcmae, self.classifier):
             if m is not None:
                 m.to(self.device).eval()
@@ -249,7 +251,9 @@ class Predictor:
 
         `layout`: the data's skeleton when it is not the model's (NTU-25 and Kinect v1 map onto each other,
         `layout.joint_map`); `method`: a key of METHODS. The model's methods go through the checkpoint's fill gate
-        and, where it has one, its motion bank (`_gate`, `_bank_fill`); "interpolate" is the plain baseline."""
+        and, where it has one, its motion bank (`_gate`, `_bank_fill`; what the bank did: `last_bank_report`);
+        "interpolate" is the plain baseline."""
+        self.last_bank_report = {}
         if method not in METHODS:
             raise ValueError(f"unknown fill method {method!r}; use one of {', '.join(METHODS)}")
         data = np.asarray(data, dtype=np.float32)
@@ -338,12 +342,15 @@ class Predictor:
 
     def _bank_fill(self, result: np.ndarray, mask: np.ndarray, present: np.ndarray, valid: np.ndarray) -> None:
         """In place: the spans the gate keeps as interpolation (visible on both sides, at most twice the gate
-        long) filled from the motion bank where its check passes (`MotionBank.fill`)."""
+        long) filled from the motion bank where its check passes (`MotionBank.fill`); its spans are counted by
+        outcome in `last_bank_report`."""
+        report: dict[str, int] = {}
         for p in np.flatnonzero(valid):
             unseen = mask[p] | ~present[p][:, None]  # (T, V): absent frames are not evidence either
-            vals, applied = self.motion_bank.fill(result[p], unseen, max_gap=int(2 * self.fill_gate))
+            vals, applied = self.motion_bank.fill(result[p], unseen, max_gap=int(2 * self.fill_gate), report=report)
             applied &= mask[p]
             result[p][applied] = vals[applied]
+        self.last_bank_report = report
 
     @torch.no_grad()
     def classify(self, data: np.ndarray, removed: np.ndarray | None = None, layout: Layout | None = None) -> np.ndarray:

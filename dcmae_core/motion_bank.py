@@ -30,7 +30,7 @@ from dcmae_core.baselines import interpolate_from_parent, visible_neighbours
 from dcmae_core.data.transforms import facing_yaw, rotation_matrix
 from dcmae_core.layout import Layout
 
-__all__ = ["MotionBank"]
+__all__ = ["OUTCOMES", "MotionBank", "describe_report"]
 
 MIN_GAP = 8  # frames: shorter spans are left to interpolation (a few frames of a straight line are close enough)
 CONTEXT = 4  # visible frames on each side of a span that the match also compares
@@ -165,11 +165,14 @@ class MotionBank:
         deviation = (wins - self._base(wins, np.broadcast_to(removed, wins.shape[:3]))).mean(0)
         return (self._base(qn, removed) + deviation) @ rot + root[:, None]
 
-    def fill(self, x: np.ndarray, removed: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
+    def fill(
+        self, x: np.ndarray, removed: np.ndarray, max_gap: int, report: dict[str, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One person's clip x (T, V, 3) metres with `removed` (T, V): (fill (T, V, 3), applied (T, V) bool), the
         fill valid where `applied`. Applied to runs of MIN_GAP..max_gap removed frames of a joint with visible
         frames on both sides, where the root joint is visible throughout the window, the mirrored limb's proxy
-        passes and the bank holds motion near the query's (module docstring)."""
+        passes and the bank holds motion near the query's (module docstring). `report`: where given, each such
+        span is counted under one of OUTCOMES."""
         length = len(removed)
         prev, nxt = (n.numpy() for n in visible_neighbours(torch.from_numpy(np.array(removed, dtype=bool))))
         run = nxt - prev - 1  # (T, V) length of the hidden run an entry lies in
@@ -182,28 +185,60 @@ class MotionBank:
                 segments[-1][1] = e
             else:
                 segments.append([s, e])
-        mirror = self.layout.mirror
         for s, e in segments:
             a, b = max(0, s - CONTEXT), min(length, e + CONTEXT)
-            q, r, m = x[a:b], removed[a:b], target[a:b]
-            if r[:, self.layout.center].any():
-                continue
-            proxy = r.copy()
-            for j in np.flatnonzero(m.any(0)):
-                proxy[:, mirror[j]] |= m[:, j]
-            scored = proxy & ~r  # mirrored entries hidden for the check, still known
-            if not scored.any():
-                continue
-            check = self._fill_window(q, proxy)
-            if check is None:
-                continue
-            err_bank = np.linalg.norm(check - q, axis=-1)[scored].mean()
-            err_interp = np.linalg.norm(self._base(q, proxy) - q, axis=-1)[scored].mean()
-            if err_bank > self.proxy_ratio * err_interp:
-                continue
-            filled = self._fill_window(q, r)
-            if filled is None:
-                continue
-            out[a:b][m] = filled[m]
-            applied[a:b] |= m
+            outcome = self._fill_segment(x[a:b], removed[a:b], target[a:b], out[a:b])
+            if outcome == "filled":
+                applied[a:b] |= target[a:b]
+            if report is not None:
+                report[outcome] = report.get(outcome, 0) + 1
         return out, applied
+
+    def _fill_segment(self, q: np.ndarray, r: np.ndarray, m: np.ndarray, out: np.ndarray) -> str:
+        """One window of `fill`: q (L, V, 3), removed r and target m (L, V); writes the fill into out (L, V, 3) at
+        m and returns "filled", or the OUTCOMES key of why the window keeps interpolation."""
+        if r[:, self.layout.center].any():
+            return "unchecked"
+        proxy = r.copy()
+        for j in np.flatnonzero(m.any(0)):
+            proxy[:, self.layout.mirror[j]] |= m[:, j]
+        scored = proxy & ~r  # mirrored entries hidden for the check, still known
+        if not scored.any():
+            return "unchecked"
+        check = self._fill_window(q, proxy)
+        if check is None:
+            return "far"
+        err_bank = np.linalg.norm(check - q, axis=-1)[scored].mean()
+        err_interp = np.linalg.norm(self._base(q, proxy) - q, axis=-1)[scored].mean()
+        if err_bank > self.proxy_ratio * err_interp:
+            return "mirror"
+        filled = self._fill_window(q, r)
+        if filled is None:
+            return "far"
+        out[m] = filled[m]
+        return "filled"
+
+
+OUTCOMES = {
+    "filled": "bent like recorded motion",
+    "far": "no recorded motion close enough",
+    "mirror": "it missed the mirrored limb",
+    "unchecked": "spine or mirrored limb hidden too",
+}
+
+
+def describe_report(report: dict[str, int]) -> str:
+    """One line for a user from `MotionBank.fill`'s report, e.g. 'motion bank: 1 hidden span bent like recorded
+    motion; 2 kept interpolation (no recorded motion close enough: 2)'; empty when no span was considered."""
+    total = sum(report.values())
+    if not total:
+        return ""
+    filled = report.get("filled", 0)
+    kept = [f"{OUTCOMES[k]}: {n}" for k, n in report.items() if k != "filled" and n]
+    parts = [f"{filled} hidden span{'s' * (filled != 1)} {OUTCOMES['filled']}"] if filled else []
+    if kept:
+        n = total - filled
+        parts.append(
+            f"{n}{' hidden span' + 's' * (n != 1) if not filled else ''} kept interpolation ({', '.join(kept)})"
+        )
+    return "motion bank: " + "; ".join(parts)

@@ -63,8 +63,9 @@ def test_a_recorded_motion_is_recovered_in_the_querys_own_place_and_facing():
     truth = _turned(_clip(90, 0.3, 0.3, 30.0)[10:80], yaw=0.7)  # the bank's first clip, moved and turned
     removed = np.zeros(truth.shape[:2], bool)
     removed[20:50, LEFT_ARM[1:]] = True  # elbow, wrist and hand hidden for 30 frames, seen on both sides
-    fill, applied = bank.fill(np.where(removed[..., None], 0, truth), removed, max_gap=60)
-    assert np.array_equal(applied, removed)
+    report: dict[str, int] = {}
+    fill, applied = bank.fill(np.where(removed[..., None], 0, truth), removed, max_gap=60, report=report)
+    assert np.array_equal(applied, removed) and report == {"filled": 1}
     err = np.linalg.norm(fill - truth, axis=-1)[removed]
     err_interp = np.linalg.norm(_parent_interp(truth, removed) - truth, axis=-1)[removed]
     assert err.max() < 1e-3 and err_interp.mean() > 0.05  # exact, where interpolation is centimetres off
@@ -77,8 +78,9 @@ def test_motion_unlike_the_banks_keeps_interpolation():
     truth = _clip(60, 0.02, 0.0, 200.0)
     removed = np.zeros(truth.shape[:2], bool)
     removed[20:45, LEFT_ARM] = True
-    _fill, applied = bank.fill(truth, removed, max_gap=60)
-    assert not applied.any()
+    report: dict[str, int] = {}
+    _fill, applied = bank.fill(truth, removed, max_gap=60, report=report)
+    assert not applied.any() and report == {"mirror": 1}
 
 
 def test_a_body_far_from_every_recorded_one_keeps_interpolation(monkeypatch):
@@ -91,8 +93,12 @@ def test_a_body_far_from_every_recorded_one_keeps_interpolation(monkeypatch):
         truth[:, list(leg), 0] += side * 0.35
     removed = np.zeros(truth.shape[:2], bool)
     removed[20:50, LEFT_ARM[1:]] = True
-    _fill, applied = bank.fill(truth, removed, max_gap=60)
-    assert not applied.any()
+    report: dict[str, int] = {}
+    _fill, applied = bank.fill(truth, removed, max_gap=60, report=report)
+    assert not applied.any() and report == {"far": 1}
+    assert motion_bank.describe_report(report) == (
+        "motion bank: 1 hidden span kept interpolation (no recorded motion close enough: 1)"
+    )
     monkeypatch.setattr(motion_bank, "MATCH_RMS", 1.0)
     _fill, applied = bank.fill(truth, removed, max_gap=60)
     assert np.array_equal(applied, removed)
@@ -109,8 +115,11 @@ def test_spans_the_bank_leaves_alone(case):
         removed[35, KINECT20.center] = True
     if case == "mirror_hidden":
         removed[30:50, RIGHT_ARM] = True
-    _fill, applied = bank.fill(truth, removed, max_gap=60)
+    report: dict[str, int] = {}
+    _fill, applied = bank.fill(truth, removed, max_gap=60, report=report)
     assert not applied.any()
+    # spans outside MIN_GAP..max_gap or not seen on both sides are not the bank's to report; the others are
+    assert report == ({"unchecked": 1} if case in ("root_hidden", "mirror_hidden") else {})
 
 
 def test_it_survives_a_checkpoint_and_a_wrong_one_is_named(tmp_path):

@@ -107,6 +107,7 @@ def default_checkpoint_path() -> Path | None:
 def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> InferenceResult:
     from dcmae_core.baselines import interpolate_removed
     from dcmae_core.layout import find_layout, joint_map
+    from dcmae_core.motion_bank import describe_report
 
     start = time.perf_counter()
     layout = find_layout(req.joint_names) if req.joint_names else None
@@ -139,6 +140,9 @@ def _infer(predictor: object, req: InferenceRequest, progress: Progress) -> Infe
                 layout=layout,
             )
             baseline = interpolate_removed(req.data, req.removed)  # what the model is measured against
+            bank_line = describe_report(getattr(predictor, "last_bank_report", {}))
+            if bank_line:
+                notes.append(bank_line)
         else:
             notes.append("this checkpoint cannot reconstruct (no pretrained model in it)")
     elif req.reconstruct:

@@ -147,6 +147,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from dcmae_core.data.preprocess import write_filled_file
     from dcmae_core.inference import Predictor
     from dcmae_core.mask_spec import parse_mask_spec
+    from dcmae_core.motion_bank import describe_report
 
     out = output_file(args.output, (".skeleton", ".npy"))
     pred = Predictor.from_checkpoint(args.checkpoint, device=args.device or "auto")
@@ -188,6 +189,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         f"reconstructed {int(removed.sum())} joint positions in {data.shape[1]} frames ({how}) -> {out}",
         file=sys.stderr,
     )
+    bank_line = describe_report(pred.last_bank_report)
+    if bank_line:
+        print(bank_line, file=sys.stderr)
     return 0
 
 

@@ -94,3 +94,22 @@ def test_browse_kinder_gator_subfolders_and_a_kinect_cache(window, tmp_path):
     assert window.open_entry(entries[4])
     seq = window.state.sequence
     assert seq.joint_names == KINECT20.joint_names and seq.data.shape[2:] == (20, 3)
+
+
+def test_the_status_says_what_the_motion_bank_did(window, qloop):
+    """A UTD-MHAD lunge with the right arm hidden 53 frames (limb_span:1-2, seed 0), reconstructed by the bundled
+    real-motion checkpoint: the status line says the span was bent like recorded motion (the bank's report, not
+    only that a bank exists)."""
+    from app.workers.inference import model_info
+    from dcmae_core.inference import Predictor
+
+    predictor = Predictor.from_checkpoint(None, device="cpu")
+    assert predictor.motion_bank is not None
+    assert window.open_path(UTD / "a26_s4_t3_skeleton.mat")
+    window.service.predictor = predictor
+    window.state.set_model_info(model_info(predictor))
+    assert window.controller.mask_spec("limb_span:1-2", 0)
+    said: list[str] = []
+    window.controller.status.connect(said.append)
+    assert qloop.run_until_complete(window.start_inference())
+    assert any("motion bank: 1 hidden span bent like recorded motion" in s for s in said), said
