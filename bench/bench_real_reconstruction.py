@@ -42,6 +42,7 @@ from dcmae_core.data.ntu import read_skeleton  # noqa: E402
 from dcmae_core.data.preprocess import preprocess_skeleton  # noqa: E402
 from dcmae_core.inference import Predictor  # noqa: E402
 from dcmae_core.layout import KINECT20, NTU25, Layout  # noqa: E402
+from dcmae_core.motion_bank import OUTCOMES  # noqa: E402
 from dcmae_core.occlusion import occlusion_applies, occlusion_mask  # noqa: E402
 
 REAL = ROOT.parent / "shared" / "data" / "real"
@@ -115,6 +116,7 @@ def run(
     }
     used = 0
     seconds = {"model": 0.0, "no_bank": 0.0}  # time spent in the one-step fill, with and without the bank
+    bank_spans: dict[str, int] = {}  # the bank's spans by outcome (motion_bank.OUTCOMES), summed over the masks
     for (_name, data, _present, layout), removed in masks(clips, pattern, repeats):
         used += 1
         t0 = time.perf_counter()
@@ -127,6 +129,8 @@ def run(
             "zeros": np.zeros_like(data),
         }
         t1 = time.perf_counter()
+        for key, n in predictor.last_bank_report.items():
+            bank_spans[key] = bank_spans.get(key, 0) + n
         if plain is not None:
             fills["no_bank"] = plain.reconstruct(data, removed, layout=layout)
         t2 = time.perf_counter()
@@ -139,7 +143,7 @@ def run(
             fills["interp_iter"] = fills["interpolation"]
         for key, fill in fills.items():
             errs[key].append(np.linalg.norm(fill - data, axis=-1)[removed])
-    res = {"clips": used, "seconds": seconds}  # "clips": masks scored (clips x repeats)
+    res = {"clips": used, "seconds": seconds, "bank_spans": bank_spans}  # "clips": masks scored (clips x repeats)
     for key, e in errs.items():
         res[key] = float(100 * np.concatenate(e).mean()) if e else None
     return res
@@ -208,6 +212,10 @@ def main() -> int:
                 flush=True,
             )
     if plain is not None:
+        print("motion bank, spans by outcome (" + ", ".join(f"{k}: {v}" for k, v in OUTCOMES.items()) + "):")
+        for key, r in results.items():
+            if r["clips"] and r["bank_spans"]:
+                print(f"  {key}: " + ", ".join(f"{k} {r['bank_spans'].get(k, 0)}" for k in OUTCOMES))
         n = sum(r["clips"] for r in results.values())
         with_bank = sum(r["seconds"]["model"] for r in results.values())
         without = sum(r["seconds"]["no_bank"] for r in results.values())

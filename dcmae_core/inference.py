@@ -343,14 +343,13 @@ class Predictor:
     def _bank_fill(self, result: np.ndarray, mask: np.ndarray, present: np.ndarray, valid: np.ndarray) -> None:
         """In place: the spans the gate keeps as interpolation (visible on both sides, at most twice the gate
         long) filled from the motion bank where its check passes (`MotionBank.fill`); its spans are counted by
-        outcome in `last_bank_report`."""
-        report: dict[str, int] = {}
+        outcome into `last_bank_report` (added to it: persons beyond the model's are filled group by group)."""
+        report = self.last_bank_report
         for p in np.flatnonzero(valid):
             unseen = mask[p] | ~present[p][:, None]  # (T, V): absent frames are not evidence either
             vals, applied = self.motion_bank.fill(result[p], unseen, max_gap=int(2 * self.fill_gate), report=report)
             applied &= mask[p]
             result[p][applied] = vals[applied]
-        self.last_bank_report = report
 
     @torch.no_grad()
     def classify(self, data: np.ndarray, removed: np.ndarray | None = None, layout: Layout | None = None) -> np.ndarray:

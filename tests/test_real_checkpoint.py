@@ -114,6 +114,25 @@ def test_it_classifies_ntu_files_through_the_shared_joints(predictor, ntu_files)
     assert np.allclose(predictor.reconstruct(pre.data, removed), predictor.reconstruct(pre.data, removed, layout=NTU25))
 
 
+def test_the_bank_report_counts_every_person_group(predictor, ntu_files):
+    """An NTU file has two person slots and the model takes one, so it is filled slot by slot: the bank's report
+    of the call must hold the first slot's span, not only the empty second slot's nothing."""
+    from dcmae_core.data.ntu import read_skeleton
+    from dcmae_core.data.preprocess import preprocess_skeleton
+    from dcmae_core.layout import NTU25
+
+    pre = preprocess_skeleton(read_skeleton(ntu_files[0]))  # A001: one actor, the second slot empty
+    assert pre.data.shape[0] == 2 > predictor.num_persons and not pre.present[1].any()
+    removed = np.zeros(pre.data.shape[:3], dtype=bool)
+    removed[0, 30:60, 4:8] = True  # the left arm, 30 frames, seen on both sides
+    predictor.reconstruct(pre.data, removed, layout=NTU25)
+    assert sum(predictor.last_bank_report.values()) == 1, predictor.last_bank_report
+    short = np.zeros_like(removed)
+    short[0, 30:33, 4:8] = True  # 3 frames: interpolation's, not the bank's
+    predictor.reconstruct(pre.data, short, layout=NTU25)
+    assert predictor.last_bank_report == {}  # each call starts afresh
+
+
 def test_face_front_makes_classification_blind_to_the_camera_yaw(predictor, clips):
     import copy
 
