@@ -126,6 +126,13 @@ def test_it_survives_a_checkpoint_and_a_wrong_one_is_named(tmp_path):
     bank = _bank()
     back = MotionBank.from_dict(bank.to_dict())
     assert back.num_clips == 2 and np.abs(back.frames - bank.frames).max() < 1e-3
+    half = bank.frames.astype(np.float16).astype(np.float32)
+    assert np.array_equal(back.frames, half)  # the packing loses nothing of the half floats
+    older = {"frames": torch.from_numpy(bank.frames.astype(np.float16)), "bounds": torch.from_numpy(bank.bounds)}
+    assert np.array_equal(MotionBank.from_dict(older | _meta(bank)).frames, half)  # unpacked checkpoints still load
+    broken = bank.to_dict() | {"frames_packed": torch.zeros(40, dtype=torch.uint8)}
+    with pytest.raises(ValueError, match="motion bank is unreadable"):
+        MotionBank.from_dict(broken)
     with pytest.raises(ValueError, match="motion bank"):
         MotionBank.from_dict({"frames": torch.zeros(5, 20, 3), "bounds": torch.tensor([0, 9])} | _meta(bank))
     ckpt = load_checkpoint(DEMO_CHECKPOINT)  # an NTU-25 model

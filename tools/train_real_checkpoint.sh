@@ -42,7 +42,7 @@ $T finetune --preset real --data "$OUT/labelled" --out "$OUT/face_front_smooth" 
   --set data.scale=0.15 --set train.label_smoothing=0.1
 GATE=$($PY bench/calibrate_fill_gate.py --checkpoint "$OUT/finetune/best.pt" --data "$OUT/all" --clips 200 \
   | sed -n 's/^best gate: \([0-9]*\) frames.*/\1/p')
-# The motion bank (dcmae_core/motion_bank.py): the training clips of NW-UCLA and UTD-MHAD, 1,371 clips, ~8 MiB
+# The motion bank (dcmae_core/motion_bank.py): the training clips of NW-UCLA and UTD-MHAD, 1,371 clips, ~5.4 MiB packed
 $T slim-checkpoint "$OUT/face_front_smooth/best.pt" dcmae_core/resources/checkpoints/dcmae_real.pt --fill-gate "$GATE" \
   --motion-bank "$OUT/labelled" \
   --about "Real people: pretrained on NW-UCLA (views 1-2), UTD-MHAD (odd subjects) and Kinder-Gator; finetuned on NW-UCLA + UTD-MHAD (50 + 30 epochs, then 30 + 20 + 12 + 15 + 15 facing the camera, the last 15 with label smoothing); motion bank of the NW-UCLA + UTD-MHAD training clips"
