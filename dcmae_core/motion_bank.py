@@ -103,6 +103,7 @@ class MotionBank:
         self._flat = frames.reshape(len(frames), -1)  # (F, V * 3)
         self._sq = (frames**2).sum(-1)  # (F, V)
         self._clip_end = np.repeat(bounds[1:], np.diff(bounds))  # (F,) end of the clip each frame is in
+        self._mirror = layout.mirror  # (V,) each joint's counterpart across the body
 
     @property
     def num_clips(self) -> int:
@@ -224,7 +225,7 @@ class MotionBank:
             return "unchecked"
         proxy = r.copy()
         for j in np.flatnonzero(m.any(0)):
-            proxy[:, self.layout.mirror[j]] |= m[:, j]
+            proxy[:, self._mirror[j]] |= m[:, j]
         scored = proxy & ~r  # mirrored entries hidden for the check, still known
         if not scored.any():
             return "unchecked"
@@ -257,11 +258,13 @@ def describe_report(report: dict[str, int]) -> str:
     if not total:
         return ""
     filled = report.get("filled", 0)
+
+    def spans(n: int) -> str:
+        return f"{n} hidden span{'s' * (n != 1)}"
+
+    parts = [f"{spans(filled)} {OUTCOMES['filled']}"] if filled else []
     kept = [f"{OUTCOMES[k]}: {n}" for k, n in report.items() if k != "filled" and n]
-    parts = [f"{filled} hidden span{'s' * (filled != 1)} {OUTCOMES['filled']}"] if filled else []
-    if kept:
+    if kept:  # after a filled count the noun is not repeated: "1 hidden span bent ...; 2 kept interpolation"
         n = total - filled
-        parts.append(
-            f"{n}{' hidden span' + 's' * (n != 1) if not filled else ''} kept interpolation ({', '.join(kept)})"
-        )
+        parts.append(f"{n if filled else spans(n)} kept interpolation ({', '.join(kept)})")
     return "motion bank: " + "; ".join(parts)
