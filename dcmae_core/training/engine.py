@@ -148,6 +148,12 @@ def compile_for_training(model: torch.nn.Module, mode: str) -> torch.nn.Module:
             done.append(name)
     if not done:
         raise ValueError(f"compile mode {mode!r}: {type(model).__name__} holds no block to compile")
+    # A block class gets a graph per distinct block (widths, a residual map or none, frame count) and per mode
+    # (training, evaluation): the paper preset's STTABlock.forward needs 12, and past dynamo's limit of graphs
+    # per function (8 by default) the rest run eagerly with only a warning. At most two per compiled module.
+    import torch._dynamo
+
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * len(done) + 8)
     return model
 
 
