@@ -6,9 +6,9 @@
 /tmp/old`). Each measurement runs in a fresh child process with that tree (or this checkout) first on
 PYTHONPATH, and old and new children alternate round by round, so both see the same machine load. Operator
 counts use `count_ops` of this checkout's dcmae_core/evaluation/profiling.py for both versions (one
-definition); `--compile blocks` adds a third variant, this checkout with train.compile_mode=blocks (its first
-steps, the compile, are timed separately). Prints one JSON object per measurement and a summary table (medians
-over rounds).
+definition); `--compile blocks|full` adds a third variant, this checkout with that train.compile_mode (its first
+steps, the compile, are timed separately; its operator count includes the kernels inductor generated). Prints
+one JSON object per measurement and a summary table (medians over rounds).
 """
 
 from __future__ import annotations
@@ -66,8 +66,16 @@ def child(args: argparse.Namespace) -> None:
     if args.what == "ops":
         x1 = torch.randn(1, m, cfg.data.num_frames, v, c)
         ones = torch.ones(1, m, dtype=torch.bool)
+        if args.compile != "off":  # generated kernels counted too; the compile happens in the warm-up
+            from dcmae_core.training.engine import compile_for_training
+
+            prof.record_compiled_kernels()
+            compile_for_training(model, args.compile)
+            model.forward_pretrain(x1, ones, gen).loss.backward()
+        start = time.perf_counter()
         model.forward_pretrain(x1, ones, gen).loss.backward()  # warm-up outside the profile
         model.zero_grad(set_to_none=True)
+        out["warmup_s"] = time.perf_counter() - start
         ops = prof.count_ops(lambda: model.forward_pretrain(x1, ones, gen).loss.backward())
         out.update(ops)
         print(json.dumps(out), flush=True)
@@ -154,19 +162,22 @@ def main() -> None:
         child(args)
         return
     trees = [("new", HERE)] + ([("old", args.old_tree.resolve())] if args.old_tree else [])
-    ops = {(label, p): run_child(tree, label, p, "ops", 1, 0, "off") for p in args.presets for label, tree in trees}
     variants = [(label, tree, "off") for label, tree in trees]
     if args.compile != "off":
         variants.append((f"new+compile={args.compile}", HERE, args.compile))
+    ops = {
+        (label, p): run_child(tree, label, p, "ops", 1, 0, mode) for p in args.presets for label, tree, mode in variants
+    }
     speed: dict[tuple[str, str], list[dict]] = {}
     for _ in range(args.rounds):
         for p in args.speed_presets:
             for label, tree, mode in variants:
                 speed.setdefault((label, p), []).append(run_child(tree, label, p, "time", args.batch, args.steps, mode))
-    print("\n| preset | code | kernels/step | top-level ops | autograd nodes |")
-    print("|---|---|---:|---:|---:|")
+    print("\n| preset | code | kernels/step | of which generated | top-level aten calls | autograd nodes |")
+    print("|---|---|---:|---:|---:|---:|")
     for (label, p), r in ops.items():
-        print(f"| {p} | {label} | {r['kernels']} | {r['top_level']} | {r['autograd_nodes']} |")
+        total, gen_k = r.get("total_kernels", r["kernels"]), r.get("compiled_kernels", 0)
+        print(f"| {p} | {label} | {total} | {gen_k} | {r['top_level']} | {r['autograd_nodes']} |")
     print(f"\n| preset | code | batch | samples/s (median of {args.rounds}) | share of matmul | first 2 steps s |")
     print("|---|---|---:|---:|---:|---:|")
     for (label, p), rows in speed.items():

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from dcmae_core.config import build_config
+from dcmae_core.evaluation.profiling import count_ops, record_compiled_kernels
 from dcmae_core.model.factory import build_dcmae
 from dcmae_core.training.devices import DistContext
 from dcmae_core.training.engine import (
@@ -193,6 +194,7 @@ def test_compiled_blocks_give_the_eager_loss():
     cfg, model, batches = tiny_setup(1)
     compiled = build_dcmae(cfg, 25, 2, 3, parents=tuple(range(-1, 24)))
     compiled.load_state_dict(model.state_dict())
+    record_compiled_kernels()  # the generated kernels show in the profiler: counted below
     compile_for_training(compiled, "blocks")
     b = batches[0]
     eager_loss = model.forward_pretrain(b["x"], b["person_valid"], torch.Generator().manual_seed(1)).loss
@@ -203,6 +205,32 @@ def test_compiled_blocks_give_the_eager_loss():
     for (name, p), q in zip(compiled.named_parameters(), model.parameters(), strict=True):
         assert torch.allclose(p.grad, q.grad, rtol=1e-3, atol=1e-5), name
     assert list(compiled.state_dict()) == list(model.state_dict())
+
+    def step(m):
+        return lambda: m.forward_pretrain(b["x"], b["person_valid"], torch.Generator().manual_seed(1)).loss.backward()
+
+    eager_ops, comp_ops = count_ops(step(model)), count_ops(step(compiled))
+    assert eager_ops["compiled_kernels"] == 0 and eager_ops["total_kernels"] == eager_ops["kernels"]
+    # the fused loops replace many aten kernels: fewer launches in all, and every generated one counted
+    assert comp_ops["compiled_kernels"] > 0
+    assert comp_ops["total_kernels"] == comp_ops["kernels"] + comp_ops["compiled_kernels"]
+    assert comp_ops["total_kernels"] < eager_ops["kernels"], (comp_ops, eager_ops["kernels"])
+
+
+def test_compiling_raises_the_graph_limit_with_the_block_count():
+    """Past dynamo's graphs-per-function limit the remaining blocks would silently run eagerly (the paper preset's
+    blocks need 12 graphs in training and evaluation, the default limit is 8): room for two per compiled block."""
+    import torch._dynamo
+
+    cfg = build_config("paper", ["model.decoder_depth=12"])
+    model = build_dcmae(cfg, 25, 2, 3, parents=tuple(range(-1, 24)))
+    before = torch._dynamo.config.recompile_limit
+    try:
+        torch._dynamo.config.recompile_limit = 8  # the default
+        compile_for_training(model, "blocks")  # lazy: nothing is compiled before the first call
+        assert torch._dynamo.config.recompile_limit >= 2 * (len(cfg.model.encoder_dims) + 12)
+    finally:
+        torch._dynamo.config.recompile_limit = before
 
 
 def test_compile_modes_are_checked():

@@ -117,6 +117,12 @@ def _human(r: dict) -> str:
             f"ops      pretraining step (forward + backward): {o['kernels']} kernels, {o['top_level']} "
             f"top-level aten calls, {o['autograd_nodes']} autograd nodes   [CPU profiler; profiling.py]"
         )
+        if "pretrain_step_compiled" in r["ops"]:
+            o = r["ops"]["pretrain_step_compiled"]
+            lines.append(
+                f"ops      compiled ({r['ops']['compile']}): {o['total_kernels']} kernels = {o['kernels']} aten + "
+                f"{o['compiled_kernels']} generated, {o['autograd_nodes']} autograd nodes"
+            )
     if "pretrain" in r:
         mc, pre, inf, app = r["machine"], r["pretrain"], r["inference"], r["app_case"]
         mm = max(mc["matmul_fp32_gmacs_before"], mc["matmul_fp32_gmacs_after"])

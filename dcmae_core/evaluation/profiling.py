@@ -12,6 +12,10 @@ Operator counts (issue 15) come from torch.profiler on one pretraining step, for
 - `top_level`: aten calls made by Python or by an autograd node directly (composites such as `linear` count
   once here), the dispatcher round trips a step pays for.
 - `autograd_nodes`: backward functions the autograd engine ran.
+- `compiled_kernels`: kernels that torch.compile generated (inductor's fused C++ loops, Triton kernels), which
+  run in place of many aten calls; they are seen only when the model was compiled after
+  `record_compiled_kernels()`. `total_kernels` = `kernels` + `compiled_kernels`, the figure to compare
+  between an eager and a compiled step.
 """
 
 from __future__ import annotations
@@ -91,17 +95,30 @@ METADATA_OPS = frozenset(
 )
 
 
+def record_compiled_kernels() -> None:
+    """Make the kernels that inductor generates from now on visible to the CPU profiler (each is wrapped in a
+    profiler record, a no-op when no profiler runs); call it before the model is compiled."""
+    import torch._inductor.config as inductor_config
+
+    inductor_config.cpp.enable_kernel_profile = True
+
+
+def _is_compiled_kernel(name: str) -> bool:
+    """An inductor-generated kernel's profiler record: `graph_<n>_cpp_fused_...` (CPU) or `triton_...`."""
+    return "cpp_fused" in name or name.startswith("triton_")
+
+
 def count_ops(fn: Callable[[], Any]) -> dict[str, Any]:
     """Aten operator counts of one call of `fn` on the CPU profiler (see the module docstring).
 
-    -> {"kernels", "top_level", "autograd_nodes", "all_aten", "top_kernels": [[name, count], ...] (ten most
-    frequent kernels)}."""
+    -> {"kernels", "compiled_kernels", "total_kernels", "top_level", "autograd_nodes", "all_aten",
+    "top_kernels": [[name, count], ...] (ten most frequent aten kernels)}."""
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         fn()
     kernels: collections.Counter[str] = collections.Counter()
-    top = nodes = every = 0
+    top = nodes = every = compiled = 0
     works: dict[int, bool] = {}
 
     def does_work(e) -> bool:  # e or something inside it is a kernel
@@ -114,6 +131,7 @@ def count_ops(fn: Callable[[], Any]) -> dict[str, Any]:
         if e.name.startswith("autograd::engine::evaluate_function"):
             nodes += 1
         if not e.name.startswith("aten::"):
+            compiled += _is_compiled_kernel(e.name)
             continue
         every += 1
         parent = e.cpu_parent
@@ -124,6 +142,8 @@ def count_ops(fn: Callable[[], Any]) -> dict[str, Any]:
             kernels[name] += 1
     return {
         "kernels": sum(kernels.values()),
+        "compiled_kernels": compiled,
+        "total_kernels": sum(kernels.values()) + compiled,
         "top_level": top,
         "autograd_nodes": nodes,
         "all_aten": every,
@@ -307,6 +327,8 @@ def profile_model(
     if compile != "off":  # as training compiles (train.compile_mode); the classifier shares the encoder
         from dcmae_core.training.engine import compile_for_training
 
+        if dev.type == "cpu":
+            record_compiled_kernels()
         compile_for_training(model, compile)
     out["machine"] = {
         "threads": torch.get_num_threads(),
@@ -332,6 +354,9 @@ def profile_model(
         train_step()
         _sync(dev)
         compile_s = time.perf_counter() - start
+        if dev.type == "cpu":  # the compiled step's operators, counted at the timed batch (no recompile)
+            out["ops"]["pretrain_step_compiled"] = count_ops(train_step)
+            out["ops"]["compile"] = compile
     sec = time_call(train_step, dev, repeats)
     pre_mem = _peak_memory_mib(dev)
     step_gmac = out["gmac"]["pretrain_step_per_sample"] * batch
