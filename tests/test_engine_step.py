@@ -233,6 +233,25 @@ def test_compiling_raises_the_graph_limit_with_the_block_count():
         torch._dynamo.config.recompile_limit = before
 
 
+@pytest.mark.slow
+def test_compiling_on_the_cpu_warns_that_it_is_slower_there(tiny_cache, tmp_path, monkeypatch, caplog):
+    import logging
+
+    from dcmae_core.training import stages
+
+    asked = []
+    monkeypatch.setattr(stages, "compile_for_training", lambda model, mode: asked.append(mode) or model)  # no compile
+    for mode in ("off", "blocks"):
+        cfg = build_config("tiny", [f"data.root={tiny_cache}", "train.pretrain_epochs=1", f"train.compile_mode={mode}"])
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            stages.run_pretrain(cfg, tmp_path / mode)
+        warned = [r.getMessage() for r in caplog.records if "compile_mode" in r.getMessage()]
+        assert len(warned) == (mode != "off"), warned
+    assert asked == ["off", "blocks"]
+    assert "train.compile_mode=blocks on the CPU" in warned[0] and "slower than eager" in warned[0]
+
+
 def test_compile_modes_are_checked():
     _, model, _ = tiny_setup(0)
     assert compile_for_training(model, "off") is model

@@ -187,6 +187,12 @@ def _fit(
     if ema is not None and payload is not None and payload.get("train_weights") is not None:
         model.load_state_dict(payload["train_weights"])
     compile_for_training(model, cfg.train.compile_mode)
+    if cfg.train.compile_mode != "off" and device.type == "cpu" and ctx.is_main:
+        log.warning(
+            "train.compile_mode=%s on the CPU: the first steps compile for 1-3 minutes, and on the development CPU "
+            "the compiled step was slower than eager (docs/benchmarks.md); it is meant for CUDA",
+            cfg.train.compile_mode,
+        )
     net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None) if ctx.enabled else model
     optimizer = build_optimizer(model.parameters(), cfg.optim, base_lr, wd)
     state = TrainState()
