@@ -15,27 +15,22 @@ from __future__ import annotations
 
 import argparse
 import functools
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from dcmae_core.config import build_config
+from dcmae_core.evaluation.profiling import matmul_gmacs, time_call
 from dcmae_core.model.factory import build_dcmae
 from dcmae_core.training.allocator import keep_freed_memory
 
+CPU = torch.device("cpu")
 
-def median_ms(fn: Callable[[], object], repeats: int = 5, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+
+def median_ms(fn: Callable[[], object]) -> float:
+    """Median of 5 timed calls after 2 warm-up calls, in ms (`profiling.time_call`, as `profile` times)."""
+    return 1e3 * time_call(fn, CPU, repeats=5, warmup=2)
 
 
 def _forward(mod, args) -> None:
@@ -104,8 +99,7 @@ def attention(heads: int, head_dim: int, shapes: list[tuple[int, int]]) -> None:
 
 def matmuls(shapes: list[tuple[int, int, int]]) -> None:
     """Single matmuls of the step's shapes (rows x in -> out) against one big square matmul."""
-    big = torch.randn(2048, 2048)
-    peak = 2048**3 / median_ms(functools.partial(torch.mm, big, big)) / 1e6  # GMAC/s
+    peak = matmul_gmacs(CPU)  # GMAC/s of a 2048² matmul, best of 5
     print(f"\n| matmul rows x in -> out | ms | GMAC/s | share of a 2048² matmul ({peak:.0f} GMAC/s) |")
     print("|---|---:|---:|---:|")
     for rows, d_in, d_out in shapes:
